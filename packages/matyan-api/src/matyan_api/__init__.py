@@ -1,0 +1,1 @@
+"""HTTP API of the Matyan backend: FastAPI routes served by granian."""

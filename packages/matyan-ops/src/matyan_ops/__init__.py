@@ -1,0 +1,1 @@
+"""The matyan-backend command line and the ops jobs it runs."""

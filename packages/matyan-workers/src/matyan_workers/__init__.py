@@ -1,0 +1,1 @@
+"""Kafka workers of the Matyan backend: the ingest-worker and the control-worker."""
