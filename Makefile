@@ -27,12 +27,10 @@ lint: setup ## ruff (lint + format check)
 	$(UV) run --frozen ruff format --check .
 
 typecheck: setup ## mypy (strict) over every package
-	$(UV) run --frozen mypy packages/*/src packages/*/tests tests-integration
+	for d in packages/*; do $(UV) run --frozen mypy $$d/src $$d/tests; done
+	$(UV) run --frozen mypy tests-integration conftest.py infra/dev
 
-test: setup ## ruff, mypy and every test, local services included
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy packages/*/src packages/*/tests tests-integration
+test: lint typecheck ## ruff, mypy and every test, local services included
 	$(UV) run --frozen pytest
 
 bench: setup ## benchmarks against DESIGN.md targets
