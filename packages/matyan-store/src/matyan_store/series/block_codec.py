@@ -1,0 +1,156 @@
+"""Binary encoding of blocks: a version byte, the kind, the count, the summary, then one packed column each.
+
+Layout (all lengths are varints)::
+
+    version | kind | count | len+summary | len+steps | len+values | len+epochs | len+timestamps | len+sketch
+
+Steps, epochs, int values and the bit patterns of floats and timestamps use the int column codec
+(:mod:`matyan_store.series.int_columns`); bools are one byte each and objects use
+:mod:`matyan_store.series.object_codec`, both deflated. Epochs and timestamps cost one byte when all
+None. The summary sits in front so :func:`read_block_summary` needs no decompression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from matyan_store.series.block import Block, Column
+from matyan_store.series.int_columns import (
+    decode_float_column,
+    decode_int_column,
+    encode_float_column,
+    encode_int_column,
+    pack,
+    unpack,
+)
+from matyan_store.series.object_codec import decode_object, encode_object
+from matyan_store.series.points import Point, Value, ValueKind
+from matyan_store.series.summary import BlockSummary, encode_summary, read_summary
+from matyan_store.series.varint import ByteReader, put_bytes, put_uvarint
+
+BLOCK_VERSION = 1
+
+_ALL_NONE = 0
+_ALL_PRESENT = 1
+_MIXED = 2
+
+
+def encode_block(points: Iterable[Point | tuple[Any, ...]], kind: ValueKind | None = None) -> bytes:
+    """Encode points (any order; a repeated step keeps its last point) into one block value."""
+    return encode_block_columns(Block.from_points(points, kind))
+
+
+def encode_block_columns(block: Block) -> bytes:
+    """Encode an already built :class:`Block`."""
+    n = len(block)
+    if n == 0:
+        raise ValueError("cannot encode an empty block")
+    out = bytearray((BLOCK_VERSION, int(block.kind)))
+    put_uvarint(out, n)
+    put_bytes(out, encode_summary(block.summary))
+    put_bytes(out, encode_int_column(block.steps))
+    put_bytes(out, _encode_values(block.kind, block.values))
+    put_bytes(out, _encode_optional(block.epochs, encode_int_column))
+    put_bytes(out, _encode_optional(block.timestamps, encode_float_column))
+    sketch = block.sketch
+    put_bytes(out, pack(sketch) if sketch else b"")
+    return bytes(out)
+
+
+def _encode_values(kind: ValueKind, values: Sequence[Value]) -> bytes:
+    if kind is ValueKind.FLOAT:
+        return encode_float_column(values)
+    if kind is ValueKind.INT:
+        return encode_int_column(values)
+    if kind is ValueKind.BOOL:
+        return pack(bytes(1 if v else 0 for v in values))
+    buf = bytearray()
+    for v in values:
+        encode_object(v, buf)
+    return pack(bytes(buf))
+
+
+def _decode_values(kind: ValueKind, data: bytes, n: int) -> Column:
+    if kind is ValueKind.FLOAT:
+        return decode_float_column(data, n)
+    if kind is ValueKind.INT:
+        return decode_int_column(data, n)
+    if kind is ValueKind.BOOL:
+        raw = unpack(data)
+        if len(raw) != n:
+            raise ValueError("bool column has the wrong length")
+        return list(map(bool, raw))
+    r = ByteReader(unpack(data))
+    values = [decode_object(r) for _ in range(n)]
+    if not r.at_end():
+        raise ValueError("trailing bytes after object values")
+    return values
+
+
+def _encode_optional(column: Sequence[Any], encode: Callable[[Sequence[Any]], bytes]) -> bytes:
+    present = [v is not None for v in column]
+    if not any(present):
+        return bytes((_ALL_NONE,))
+    if all(present):
+        return bytes((_ALL_PRESENT,)) + encode(column)
+    out = bytearray((_MIXED,))
+    put_bytes(out, pack(bytes(present)))
+    out += encode([v for v in column if v is not None])
+    return bytes(out)
+
+
+def _decode_optional(data: bytes, n: int, decode: Callable[[bytes, int], Sequence[Any]]) -> Column:
+    if not data:
+        raise ValueError("empty optional column")
+    mode = data[0]
+    if mode == _ALL_NONE:
+        return [None] * n
+    if mode == _ALL_PRESENT:
+        return decode(data[1:], n)
+    if mode == _MIXED:
+        r = ByteReader(data, 1)
+        present = unpack(r.sized())
+        if len(present) != n:
+            raise ValueError("presence map has the wrong length")
+        values = iter(decode(data[r.pos :], sum(present)))
+        return [next(values) if p else None for p in present]
+    raise ValueError(f"unknown optional column mode {mode}")
+
+
+def _read_header(data: bytes) -> tuple[ByteReader, ValueKind, int, BlockSummary]:
+    r = ByteReader(data)
+    version = r.byte()
+    if version != BLOCK_VERSION:
+        raise ValueError(f"unsupported block version {version}")
+    kind = ValueKind(r.byte())
+    n = r.uvarint()
+    summary = read_summary(ByteReader(r.sized()))
+    if summary.count != n or summary.kind is not kind:
+        raise ValueError("block summary does not match its header")
+    return r, kind, n, summary
+
+
+def read_block_summary(data: bytes) -> BlockSummary:
+    """The summary of an encoded block, without touching its columns."""
+    return _read_header(data)[3]
+
+
+def decode_block(data: bytes) -> Block:
+    """Decode a block value; columns are decompressed lazily, on first access."""
+    r, kind, n, summary = _read_header(data)
+    steps_raw = r.sized()
+    values_raw = r.sized()
+    epochs_raw = r.sized()
+    ts_raw = r.sized()
+    sketch_raw = r.sized()
+    if not r.at_end():
+        raise ValueError("trailing bytes after block")
+    decoders: list[Callable[[], Column]] = [
+        lambda: decode_int_column(steps_raw, n),
+        lambda: _decode_values(kind, values_raw, n),
+        lambda: _decode_optional(epochs_raw, n, decode_int_column),
+        lambda: _decode_optional(ts_raw, n, decode_float_column),
+    ]
+    sketch: Callable[[], bytes] | None = (lambda: unpack(sketch_raw)) if sketch_raw else None
+    return Block.lazy(kind, n, decoders, summary=summary, sketch=sketch)
