@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -12,12 +13,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from matyan_dev_services import (
     GcsService,
+    PortInUseError,
     ProcessRunner,
     RunDir,
     S3Service,
     ServiceError,
     _cli,
     check_gcs,
+    start_gcs,
     start_kafka,
     start_on_free_port,
     wait_healthy,
@@ -117,3 +120,13 @@ def test_failed_start_reports_the_log(tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match="boom: bad flag"):
         wait_healthy(proc, never_ready, "broken service", timeout=30)
     assert proc.exit_code() == 3
+
+
+def test_start_refuses_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(PortInUseError, match=f"127.0.0.1:{port} is already in use"):
+            start_gcs(RunDir(tmp_path / "run"), port)
+    assert not (tmp_path / "run" / "gcs.pid").exists()

@@ -72,6 +72,10 @@ class ServiceExitedError(ServiceError):
     """The service's process ended while we waited for it (often: its port was taken)."""
 
 
+class PortInUseError(ServiceError):
+    """Something already listens on the port we were asked to use."""
+
+
 @dataclass(frozen=True)
 class KafkaService:
     bootstrap_servers: str
@@ -378,9 +382,12 @@ def wait_healthy(proc: ManagedProcess, check: Callable[[], None], what: str, tim
             )
         try:
             check()
-            return
         except Exception as exc:
             last = exc
+        else:
+            if proc.alive():
+                return
+            continue
         if time.monotonic() >= deadline:
             raise ServiceError(
                 f"{what} not healthy after {timeout:.0f}s (last error: {last!r}); "
@@ -393,6 +400,7 @@ def _start_service(
     run_dir: RunDir,
     name: str,
     kind: ServiceKind,
+    port: int,
     argv: Sequence[str | os.PathLike[str]],
     service: AnyService,
     ready: Callable[[], None],
@@ -402,6 +410,9 @@ def _start_service(
     unset_env: Sequence[str] = (),
     timeout: float = START_TIMEOUT_S,
 ) -> None:
+    # Otherwise a health check could be answered by whatever already listens there.
+    if _port_open(port):
+        raise PortInUseError(f"cannot start {kind} service {name!r}: 127.0.0.1:{port} is already in use")
     proc = run_dir.start(name, argv, env=env, cwd=cwd, unset_env=unset_env)
     try:
         wait_healthy(proc, ready, f"{kind} service {name!r}", timeout)
@@ -570,7 +581,7 @@ def start_kafka(
 
     # tansu reads its settings from the environment too; drop any that would override ours or send telemetry.
     unset = ["OTEL_EXPORTER_OTLP_ENDPOINT", "LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE"]
-    _start_service(run_dir, name, "kafka", argv, service, ready, env=env, unset_env=unset)
+    _start_service(run_dir, name, "kafka", port, argv, service, ready, env=env, unset_env=unset)
     return service
 
 
@@ -618,7 +629,7 @@ def start_s3(run_dir: RunDir, port: int, *, bucket: str = DEFAULT_BUCKET, name: 
         create_s3_bucket(service)
         check_s3(service)
 
-    _start_service(run_dir, name, "s3", argv, service, ready)
+    _start_service(run_dir, name, "s3", port, argv, service, ready)
     return service
 
 
@@ -689,7 +700,9 @@ def start_azure(
         check_azure(service)
 
     # A non-default account list in the environment would make our connection string invalid.
-    _start_service(run_dir, name, "azure", argv, service, ready, cwd=location, unset_env=["AZURITE_ACCOUNTS"])
+    _start_service(
+        run_dir, name, "azure", port, argv, service, ready, cwd=location, unset_env=["AZURITE_ACCOUNTS"]
+    )
     return service
 
 
@@ -746,7 +759,7 @@ def start_gcs(
         create_gcs_bucket(service)
         check_gcs(service)
 
-    _start_service(run_dir, name, "gcs", argv, service, ready, cwd=run_dir.data_dir(name))
+    _start_service(run_dir, name, "gcs", port, argv, service, ready, cwd=run_dir.data_dir(name))
     return service
 
 
@@ -768,11 +781,11 @@ def check_service(service: AnyService) -> None:
 
 def start_on_free_port[T](start: Callable[[int], T], attempts: int = 3) -> T:
     """Call `start(port)` with a free port, retrying on a fresh port if another process grabbed it first."""
-    last: ServiceExitedError | None = None
+    last: ServiceExitedError | PortInUseError | None = None
     for _ in range(attempts):
         try:
             return start(find_free_port())
-        except ServiceExitedError as exc:
+        except (ServiceExitedError, PortInUseError) as exc:
             last = exc
     assert last is not None
     raise last
