@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -42,9 +43,12 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _fail_start(kind: str, exc: ServiceError) -> None:
+def _fail_start(kind: str, exc: ServiceError) -> NoReturn:
     where = " (CI=true: services are required)" if _in_ci() else ""
-    pytest.fail(f"could not start the {kind} test service{where}: {exc}", pytrace=False)
+    # Raised `from None`: the ServiceError text (with the log tail) is all a reader needs.
+    raise pytest.fail.Exception(
+        f"could not start the {kind} test service{where}: {exc}", pytrace=False
+    ) from None
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +65,6 @@ def kafka_service(services_run_dir: RunDir) -> KafkaService:
         return start_on_free_port(lambda port: start_kafka(services_run_dir, port))
     except ServiceError as exc:
         _fail_start("Kafka (tansu)", exc)
-        raise
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +73,6 @@ def s3_service(services_run_dir: RunDir) -> S3Service:
         return start_on_free_port(lambda port: start_s3(services_run_dir, port))
     except ServiceError as exc:
         _fail_start("S3 (moto)", exc)
-        raise
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +81,6 @@ def azure_service(services_run_dir: RunDir) -> AzureService:
         return start_on_free_port(lambda port: start_azure(services_run_dir, port))
     except ServiceError as exc:
         _fail_start("Azure Blob (azurite)", exc)
-        raise
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +89,6 @@ def gcs_service(services_run_dir: RunDir) -> Iterator[GcsService]:
         service = start_on_free_port(lambda port: start_gcs(services_run_dir, port))
     except ServiceError as exc:
         _fail_start("GCS (gcp-storage-emulator)", exc)
-        raise
     # google-cloud clients in this process look for the emulator here; restored at the end.
     saved = {key: os.environ.get(key) for key in service.client_env()}
     os.environ.update(service.client_env())
