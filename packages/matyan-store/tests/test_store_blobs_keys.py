@@ -1,0 +1,65 @@
+"""Blob key and prefix validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from matyan_store.blobs import InvalidBlobKeyError, validate_key, validate_prefix
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "run1/model.pt",
+        "01HZX3Q7J5K8M9N2P4R6S8T0VW/seq/images/5.png",
+        "artifacts/run1/x",
+        "run1/dir with spaces/ünïcödé.txt",
+        "run1/.hidden",
+        "run1/a..b",
+        "single",
+    ],
+)
+def test_valid_keys_pass_unchanged(key: str) -> None:
+    assert validate_key(key) == key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "/abs/path",
+        "..",
+        "../x",
+        "run/../x",
+        "run/..",
+        "./x",
+        "run//x",
+        "run/",
+        "run\\..\\x",
+        "C:/windows",
+        "run/\x00x",
+        "run/\nx",
+        "run/.matyan-partial-abc",
+        "r/" + "x" * 1100,
+    ],
+)
+def test_unsafe_keys_are_rejected(key: str) -> None:
+    with pytest.raises(InvalidBlobKeyError):
+        validate_key(key)
+
+
+def test_non_string_key_is_rejected() -> None:
+    with pytest.raises(InvalidBlobKeyError, match="string"):
+        validate_key(b"run/x")
+
+
+def test_prefix_normalisation() -> None:
+    assert validate_prefix("run1/", allow_empty=False) == "run1"
+    assert validate_prefix("run1/seq", allow_empty=True) == "run1/seq"
+    assert validate_prefix("", allow_empty=True) == ""
+    with pytest.raises(InvalidBlobKeyError):
+        validate_prefix("", allow_empty=False)
+    with pytest.raises(InvalidBlobKeyError):
+        validate_prefix("/", allow_empty=True)
+    with pytest.raises(InvalidBlobKeyError):
+        validate_prefix("run1//", allow_empty=True)
