@@ -11,7 +11,7 @@ from typing import Any
 from matyan_store.series.points import Point, Value, ValueKind, coerce_values, infer_kind, normalize_point
 from matyan_store.series.summary import BlockSummary, count_nans, summarize
 
-SKETCH_CHUNK = 128
+SKETCH_CHUNK = 64
 """Points per sketch chunk; each chunk records where its min and max are (one byte each)."""
 
 NO_EXTREME = 0xFF
@@ -30,7 +30,16 @@ class Block:
     sequences are arrays, ranges or lists; treat them as read-only.
     """
 
-    __slots__ = ("_cols", "_decoders", "_n", "_sketch", "_sketch_decoder", "_summary", "kind")
+    __slots__ = (
+        "_cols",
+        "_decoders",
+        "_n",
+        "_sketch",
+        "_sketch_decoder",
+        "_summary",
+        "_summary_decoder",
+        "kind",
+    )
 
     def __init__(
         self,
@@ -53,6 +62,7 @@ class Block:
         self._summary = summary
         self._sketch = sketch
         self._sketch_decoder: Callable[[], bytes] | None = None
+        self._summary_decoder: Callable[[], BlockSummary] | None = None
 
     @classmethod
     def lazy(
@@ -61,7 +71,7 @@ class Block:
         n: int,
         decoders: Sequence[Callable[[], Column]],
         *,
-        summary: BlockSummary | None = None,
+        summary: Callable[[], BlockSummary] | None = None,
         sketch: Callable[[], bytes] | None = None,
     ) -> Block:
         """A block whose columns are produced by ``decoders`` (steps, values, epochs, timestamps) on use."""
@@ -70,7 +80,8 @@ class Block:
         block._n = n
         block._cols = [None, None, None, None]
         block._decoders = list(decoders)
-        block._summary = summary
+        block._summary = None
+        block._summary_decoder = summary
         block._sketch = None
         block._sketch_decoder = sketch
         return block
@@ -133,11 +144,13 @@ class Block:
     @property
     def first_step(self) -> int:
         """Step of the first point (the block's identity in storage)."""
-        return self.summary.first_step if self._summary is not None else self.steps[0]
+        return self.steps[0]
 
     @property
     def summary(self) -> BlockSummary:
         """The block's summary (stored in encoded blocks, computed otherwise)."""
+        if self._summary is None and self._summary_decoder is not None:
+            self._summary = self._summary_decoder()
         if self._summary is None:
             self._summary = summarize(self.kind, self.steps, self.values, self.epochs, self.timestamps)
         return self._summary

@@ -118,27 +118,32 @@ def _decode_optional(data: bytes, n: int, decode: Callable[[bytes, int], Sequenc
     raise ValueError(f"unknown optional column mode {mode}")
 
 
-def _read_header(data: bytes) -> tuple[ByteReader, ValueKind, int, BlockSummary]:
+def _read_header(data: bytes) -> tuple[ByteReader, ValueKind, int, bytes]:
     r = ByteReader(data)
     version = r.byte()
     if version != BLOCK_VERSION:
         raise ValueError(f"unsupported block version {version}")
     kind = ValueKind(r.byte())
     n = r.uvarint()
-    summary = read_summary(ByteReader(r.sized()))
+    return r, kind, n, r.sized()
+
+
+def _parse_summary(raw: bytes, kind: ValueKind, n: int) -> BlockSummary:
+    summary = read_summary(ByteReader(raw))
     if summary.count != n or summary.kind is not kind:
         raise ValueError("block summary does not match its header")
-    return r, kind, n, summary
+    return summary
 
 
 def read_block_summary(data: bytes) -> BlockSummary:
     """The summary of an encoded block, without touching its columns."""
-    return _read_header(data)[3]
+    _, kind, n, raw = _read_header(data)
+    return _parse_summary(raw, kind, n)
 
 
 def decode_block(data: bytes) -> Block:
-    """Decode a block value; columns are decompressed lazily, on first access."""
-    r, kind, n, summary = _read_header(data)
+    """Decode a block value; the summary and each column are decoded lazily, on first access."""
+    r, kind, n, summary_raw = _read_header(data)
     steps_raw = r.sized()
     values_raw = r.sized()
     epochs_raw = r.sized()
@@ -153,4 +158,4 @@ def decode_block(data: bytes) -> Block:
         lambda: _decode_optional(ts_raw, n, decode_float_column),
     ]
     sketch: Callable[[], bytes] | None = (lambda: unpack(sketch_raw)) if sketch_raw else None
-    return Block.lazy(kind, n, decoders, summary=summary, sketch=sketch)
+    return Block.lazy(kind, n, decoders, summary=lambda: _parse_summary(summary_raw, kind, n), sketch=sketch)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from itertools import islice
 from operator import le
 
-from matyan_store.series.varint import ByteReader, put_svarint
+from matyan_store.series.varint import ByteReader, put_bytes, put_svarint
 
 _ARITH = 1
 _MONO = 2
@@ -62,31 +62,36 @@ def unpack(data: bytes) -> bytes:
 
 
 def _to_planes(raw: bytes, n: int) -> bytes:
+    """Shuffle lanes into byte planes, drop all-zero planes and pack each remaining plane on its own.
+
+    Packing planes separately lets deflate store high-entropy planes verbatim (decoded at memcpy
+    speed) and give each compressible plane its own Huffman table.
+    """
     zero = bytes(n)
     mask = 0
-    parts: list[bytes] = []
+    out = bytearray(1)
     for k in range(8):
         plane = raw[k::8]
         if plane != zero:
             mask |= 1 << k
-            parts.append(plane)
-    return bytes((mask,)) + b"".join(parts)
+            put_bytes(out, pack(plane))
+    out[0] = mask
+    return bytes(out)
 
 
 def _from_planes(payload: bytes, n: int) -> bytearray:
     if not payload:
         raise ValueError("missing plane mask")
-    mask = payload[0]
+    r = ByteReader(payload)
+    mask = r.byte()
     out = bytearray(8 * n)
-    pos = 1
     for k in range(8):
         if mask >> k & 1:
-            plane = payload[pos : pos + n]
+            plane = unpack(r.sized())
             if len(plane) != n:
-                raise ValueError("truncated byte plane")
+                raise ValueError("byte plane has the wrong length")
             out[k::8] = plane
-            pos += n
-    if pos != len(payload):
+    if not r.at_end():
         raise ValueError("trailing bytes after byte planes")
     return out
 
@@ -131,7 +136,7 @@ def encode_int_column(values: Sequence[int]) -> bytes:
     out = bytearray()
     if n == 0:
         out.append(_PLAIN)
-        out += pack(bytes((0,)))
+        out.append(0)
         return bytes(out)
     raw = arr.tobytes()
     lanes = _lanes_int(raw)
@@ -150,11 +155,11 @@ def encode_int_column(values: Sequence[int]) -> bytes:
             return bytes(out)
         mono = bytearray((_MONO,))
         put_svarint(mono, x0)
-        mono += pack(_to_planes(draw, n))
+        mono += _to_planes(draw, n)
         candidates.append(bytes(mono))
-    plain = bytes((_PLAIN,)) + pack(_to_planes(raw, n))
+    plain = bytes((_PLAIN,)) + _to_planes(raw, n)
     xored = (lanes ^ (lanes << 64)) & mask
-    xor = bytes((_XOR,)) + pack(_to_planes(xored.to_bytes(8 * n, "little"), n))
+    xor = bytes((_XOR,)) + _to_planes(xored.to_bytes(8 * n, "little"), n)
     candidates.append(xor if len(xor) < len(plain) * (1 - _XOR_MIN_SAVING) else plain)
     return min(candidates, key=len)
 
@@ -174,20 +179,20 @@ def decode_int_column(data: bytes, n: int) -> IntColumn:
     if mode == _MONO:
         r = ByteReader(data, 1)
         x0 = r.svarint()
-        lanes = _lanes_int(_from_planes(unpack(data[r.pos :]), n))
+        lanes = _lanes_int(_from_planes(data[r.pos :], n))
         total = _prefix_sum(lanes, n) + _lanes_int(x0.to_bytes(8, "little") * n)
         return _int64s(total.to_bytes(8 * n, "little"))
     if mode == _XOR:
-        lanes = _lanes_int(_from_planes(unpack(data[1:]), n))
+        lanes = _lanes_int(_from_planes(data[1:], n))
         return _int64s(_prefix_xor(lanes, n).to_bytes(8 * n, "little"))
     if mode == _PLAIN:
         if n == 0:
             return array("q")
-        return _int64s(bytes(_from_planes(unpack(data[1:]), n)))
+        return _int64s(_from_planes(data[1:], n))
     raise ValueError(f"unknown int column mode {mode}")
 
 
-def _int64s(raw: bytes) -> array[int]:
+def _int64s(raw: bytes | bytearray) -> array[int]:
     out = array("q")
     out.frombytes(raw)
     return out

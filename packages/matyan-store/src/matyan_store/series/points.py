@@ -80,7 +80,7 @@ def infer_kind(values: Sequence[Value]) -> ValueKind:
         return ValueKind.BOOL
     if types == {int}:
         ints: Sequence[int] = values
-        if INT64_MIN <= min(ints) and max(ints) <= INT64_MAX:
+        if min(ints) >= INT64_MIN and max(ints) <= INT64_MAX:
             return ValueKind.INT
         return ValueKind.OBJECT
     if types == {int, float} and _ints_fit_float(values):

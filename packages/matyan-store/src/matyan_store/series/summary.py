@@ -69,7 +69,8 @@ def count_nans(kind: ValueKind, values: Sequence[Value]) -> int:
     """Number of NaN values (only FLOAT blocks can have any)."""
     if kind is not ValueKind.FLOAT:
         return 0
-    return len(values) - sum(map(eq, values, values))
+    same: int = sum(map(eq, values, values))
+    return len(values) - same
 
 
 def extreme_indices(kind: ValueKind, values: Sequence[Value], nan_count: int) -> tuple[int, int] | None:
@@ -202,7 +203,8 @@ def encode_summary(s: BlockSummary) -> bytes:
     _put_point(out, s.kind, s.first, s.first.step, s.values_included)
     _put_point(out, s.kind, s.last, s.first.step, s.values_included)
     if flags & _HAS_EXTREMES:
-        assert s.min_point is not None and s.max_point is not None
+        assert s.min_point is not None
+        assert s.max_point is not None
         _put_point(out, s.kind, s.min_point, s.first.step, True)
         _put_point(out, s.kind, s.max_point, s.first.step, True)
     return bytes(out)

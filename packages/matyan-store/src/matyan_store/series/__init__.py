@@ -1,0 +1,84 @@
+"""Series storage format: points kept as compressed column blocks with summaries (pure functions).
+
+A series ``(run, context id, name)`` is a sorted list of blocks, each holding consecutive steps. The
+storage layer keys blocks by their first step, keeps their summaries, writes through
+:func:`plan_write` and reads through :func:`read_range`, :func:`downsample`, :func:`tail` and
+:func:`last_point`.
+"""
+
+from matyan_store.series.block import SKETCH_CHUNK, Block
+from matyan_store.series.block_codec import (
+    BLOCK_VERSION,
+    decode_block,
+    encode_block,
+    encode_block_columns,
+    read_block_summary,
+)
+from matyan_store.series.chunks import MAX_VALUE_BYTES, join_chunks, split_large_value
+from matyan_store.series.merge import (
+    DEFAULT_MAX_POINTS,
+    DEFAULT_TARGET_BYTES,
+    EncodedBlock,
+    WritePlan,
+    blocks_to_rewrite,
+    merge_points,
+    merge_points_encoded,
+    owner_index,
+    plan_write,
+    split_block,
+)
+from matyan_store.series.object_codec import decode_object_bytes, encode_object
+from matyan_store.series.points import Point, Value, ValueKind, infer_kind, normalize_point
+from matyan_store.series.reads import (
+    Loader,
+    concat_blocks,
+    downsample,
+    downsample_blocks,
+    empty_block,
+    last_point,
+    read_range,
+    tail,
+)
+from matyan_store.series.summary import BlockSummary, combine_summaries, decode_summary, encode_summary
+
+__all__ = [
+    "BLOCK_VERSION",
+    "DEFAULT_MAX_POINTS",
+    "DEFAULT_TARGET_BYTES",
+    "MAX_VALUE_BYTES",
+    "SKETCH_CHUNK",
+    "Block",
+    "BlockSummary",
+    "EncodedBlock",
+    "Loader",
+    "Point",
+    "Value",
+    "ValueKind",
+    "WritePlan",
+    "blocks_to_rewrite",
+    "combine_summaries",
+    "concat_blocks",
+    "decode_block",
+    "decode_object_bytes",
+    "decode_summary",
+    "downsample",
+    "downsample_blocks",
+    "empty_block",
+    "encode_block",
+    "encode_block_columns",
+    "encode_object",
+    "encode_summary",
+    "infer_kind",
+    "join_chunks",
+    "last_point",
+    "merge_points",
+    "merge_points_encoded",
+    "normalize_point",
+    "owner_index",
+    "plan_write",
+    "read_block_summary",
+    "read_range",
+    "split_block",
+    "split_large_value",
+    "tail",
+]
