@@ -410,6 +410,9 @@ def _start_service(
     unset_env: Sequence[str] = (),
     timeout: float = START_TIMEOUT_S,
 ) -> None:
+    existing = run_dir.process(name)
+    if existing is not None and existing.alive():
+        raise ServiceError(f"{name} is already running here (pid {existing.pid}); stop it first")
     # Otherwise a health check could be answered by whatever already listens there.
     if _port_open(port):
         raise PortInUseError(f"cannot start {kind} service {name!r}: 127.0.0.1:{port} is already in use")
