@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,9 @@ def engine_url(kind: str, tmp_path: Path) -> str:
         return f"lmdb://{tmp_path / 'kv'}?sync=false&map_size={1 << 30}&threads=8"
     cluster_file = os.environ.get("FDB_CLUSTER_FILE", "")
     if not cluster_file or not Path(cluster_file).is_file():
-        pytest.skip("FoundationDB contract run needs FDB_CLUSTER_FILE pointing at a live cluster (unset here)")
+        pytest.skip(
+            "FoundationDB contract run needs FDB_CLUSTER_FILE pointing at a live cluster (unset here)"
+        )
     return f"fdb://{cluster_file}?threads=8"
 
 
@@ -77,6 +79,18 @@ def space(engine: Engine) -> Iterator[Subspace]:
     sub = Subspace(("matyan-engine-test", uuid.uuid4().hex))
     yield sub
     engine.transact(lambda tr: tr.clear_range(*sub.prefix_range()))
+
+
+def set_all(tr: Transaction, items: Iterable[tuple[bytes, bytes]]) -> None:
+    """Set every ``(key, value)`` of ``items``."""
+    for key, value in items:
+        tr.set(key, value)
+
+
+def clear_all(tr: Transaction, keys: Iterable[bytes]) -> None:
+    """Clear every key of ``keys``."""
+    for key in keys:
+        tr.clear(key)
 
 
 def increment(tr: Transaction, key: bytes) -> int:

@@ -8,6 +8,7 @@ import multiprocessing
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +17,18 @@ from prometheus_client import REGISTRY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from store_engine_fixtures import (  # noqa: E402  (needs the sys.path entry above)
+from store_engine_fixtures import (
     engine,
     engine_kind,
     engine_url,
     increment,
     increment_many,
     open_for_test,
+    set_all,
     space,
 )
 
-from matyan_store.engine import (  # noqa: E402
+from matyan_store.engine import (
     ConflictError,
     Engine,
     EngineLimits,
@@ -42,7 +44,7 @@ from matyan_store.engine import (  # noqa: E402
     from_le,
     le_int,
 )
-from matyan_store.keys import Subspace, pack  # noqa: E402
+from matyan_store.keys import Subspace, pack
 
 __all__ = ["engine", "engine_kind", "space"]  # fixtures, imported for pytest
 
@@ -100,19 +102,20 @@ def keys_of(tr: ReadTransaction, begin: bytes, end: bytes, **kwargs: Any) -> lis
 
 def test_tuple_keys_of_mixed_types_come_back_in_tuple_order(engine: Engine, space: Subspace) -> None:
     shuffled = ORDERED_ELEMENTS[1::2] + ORDERED_ELEMENTS[::2]
-    engine.transact(lambda tr: [tr.set(space.pack((v,)), b"") for v in shuffled])
+    engine.transact(lambda tr: set_all(tr, ((space.pack((v,)), b"") for v in shuffled)))
 
     rows = engine.read(lambda tr: list(tr.get_range(*space.range())))
 
     decoded = [space.unpack(k)[0] for k, _ in rows]
     assert len(decoded) == len(ORDERED_ELEMENTS)
     for got, want in zip(decoded, ORDERED_ELEMENTS, strict=True):
-        assert type(got) is type(want) and repr(got) == repr(want)
+        assert type(got) is type(want)
+        assert repr(got) == repr(want)
 
 
 def test_composite_keys_order_by_each_element_in_turn(engine: Engine, space: Subspace) -> None:
     items = [("run", step) for step in (-5, 0, 3, 10, 1000, 2**40)] + [("run2", -(10**30)), ("runa", 0)]
-    engine.transact(lambda tr: [tr.set(space.pack(t), pack(t)) for t in reversed(items)])
+    engine.transact(lambda tr: set_all(tr, ((space.pack(t), pack(t)) for t in reversed(items))))
 
     found = engine.read(lambda tr: [space.unpack(k) for k, _ in tr.get_range(*space.range())])
 
@@ -135,7 +138,7 @@ def test_get_set_clear_and_read_your_writes(engine: Engine, space: Subspace) -> 
 
 
 def test_range_bounds_limit_and_reverse(engine: Engine, space: Subspace) -> None:
-    engine.transact(lambda tr: [tr.set(space.pack((i,)), le_int(i)) for i in range(100)])
+    engine.transact(lambda tr: set_all(tr, ((space.pack((i,)), le_int(i)) for i in range(100))))
     begin, end = space.pack((10,)), space.pack((20,))
 
     def reads(tr: ReadTransaction) -> dict[str, list[int]]:
@@ -165,7 +168,7 @@ def test_range_bounds_limit_and_reverse(engine: Engine, space: Subspace) -> None
 
 def test_range_bounds_between_existing_keys(engine: Engine, space: Subspace) -> None:
     keys = [space.key + bytes([b]) for b in (0x10, 0x20, 0x30)]
-    engine.transact(lambda tr: [tr.set(k, b"") for k in keys])
+    engine.transact(lambda tr: set_all(tr, ((k, b"") for k in keys)))
 
     def reads(tr: ReadTransaction) -> list[list[bytes]]:
         return [
@@ -181,7 +184,8 @@ def test_range_bounds_between_existing_keys(engine: Engine, space: Subspace) -> 
 def test_long_ranges_stream_in_order_in_both_directions(engine: Engine, space: Subspace) -> None:
     count = 6000
     for start in range(0, count, 2000):
-        engine.transact(lambda tr, s=start: [tr.set(space.pack((i,)), b"x") for i in range(s, s + 2000)])
+        chunk = [(space.pack((i,)), b"x") for i in range(start, start + 2000)]
+        engine.transact(partial(set_all, items=chunk))
 
     forward = engine.read(lambda tr: [space.unpack(k)[0] for k, _ in tr.get_range(*space.range())])
     backward = engine.read(
@@ -193,7 +197,7 @@ def test_long_ranges_stream_in_order_in_both_directions(engine: Engine, space: S
 
 
 def test_clear_range_removes_exactly_the_range(engine: Engine, space: Subspace) -> None:
-    engine.transact(lambda tr: [tr.set(space.pack((i,)), b"") for i in range(20)])
+    engine.transact(lambda tr: set_all(tr, ((space.pack((i,)), b"") for i in range(20))))
 
     engine.transact(lambda tr: tr.clear_range(space.pack((5,)), space.pack((15,))))
 
@@ -242,7 +246,12 @@ def test_snapshot_reader_sees_neither_uncommitted_nor_later_commits(engine: Engi
     thread.join(10)
 
     assert not errors
-    assert seen == {"before": b"old", "uncommitted": b"old", "fresh_uncommitted": b"old", "after_commit": b"old"}
+    assert seen == {
+        "before": b"old",
+        "uncommitted": b"old",
+        "fresh_uncommitted": b"old",
+        "after_commit": b"old",
+    }
     assert engine.read(lambda tr: tr.get(key)) == b"new"
 
 
@@ -262,7 +271,9 @@ def test_conflict_is_retried_and_counted(engine: Engine, space: Subspace) -> Non
     assert calls == 2
     assert retries(engine) == before + 1
     # The failed attempt's write was rolled back.
-    assert engine.read(lambda tr: [space.unpack(k) for k, _ in tr.get_range(*space.range())]) == [("attempt", 2)]
+    assert engine.read(lambda tr: [space.unpack(k) for k, _ in tr.get_range(*space.range())]) == [
+        ("attempt", 2)
+    ]
 
 
 def test_retries_are_bounded_and_other_errors_are_not_retried(engine: Engine, space: Subspace) -> None:
@@ -410,7 +421,7 @@ def test_transaction_age_limit(engine_kind: str, tmp_path: Path) -> None:
 
 
 def test_transaction_is_unusable_after_its_function(engine: Engine, space: Subspace) -> None:
-    engine.transact(lambda tr: [tr.set(space.pack((i,)), b"") for i in range(3)])
+    engine.transact(lambda tr: set_all(tr, ((space.pack((i,)), b"") for i in range(3))))
     escaped = engine.read(lambda tr: tr)
     rows = engine.read(lambda tr: tr.get_range(*space.range()))
 
@@ -445,7 +456,7 @@ def test_threads_writing_concurrently(engine: Engine, space: Subspace) -> None:
         try:
             for i in range(300):
                 engine.transact(lambda tr: increment(tr, key))
-                engine.transact(lambda tr, i=i: tr.set(space.pack(("t", n, i)), b""))
+                engine.transact(partial(set_all, items=[(space.pack(("t", n, i)), b"")]))
         except BaseException as exc:
             errors.append(exc)
 
