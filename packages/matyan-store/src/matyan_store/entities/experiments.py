@@ -75,7 +75,7 @@ def _from_record(entity_id: str, fields: dict[str, Any], run_count: int) -> Expe
 def create_experiment(
     tr: Transaction,
     name: str,
-    description: str = "",
+    description: str | None = "",
     *,
     experiment_id: str | None = None,
     created_at: float | None = None,

@@ -77,8 +77,8 @@ def _from_record(entity_id: str, fields: dict[str, Any], run_count: int) -> Tag:
 def create_tag(
     tr: Transaction,
     name: str,
-    color: str = "",
-    description: str = "",
+    color: str | None = "",
+    description: str | None = "",
     *,
     tag_id: str | None = None,
     created_at: float | None = None,
