@@ -31,6 +31,7 @@ __all__ = [
     "Bound",
     "count_entries",
     "deindex_run",
+    "has_reverse_entry",
     "hparam_element",
     "index_hparams",
     "index_run_fields",
@@ -43,6 +44,7 @@ __all__ = [
     "lookup_hparam_unindexed",
     "lookup_series_range",
     "run_index_entries",
+    "series_index_value",
     "set_index_entry",
 ]
 
@@ -84,6 +86,11 @@ def _replace_field(tr: Transaction, run_id: str, field: str, values: tuple[Any, 
             set_index_entry(tr, field, old, run_id, present=False)
     if values is not None:
         set_index_entry(tr, field, values, run_id, present=True)
+
+
+def has_reverse_entry(tr: ReadTransaction, field: str, values: tuple[Any, ...], run_id: str) -> bool:
+    """Whether the forward entry ``(field, *values, run_id)`` has its reverse entry."""
+    return tr.get(_reverse(field, values, run_id)) is not None
 
 
 def run_index_entries(tr: ReadTransaction, run_id: str, field: str | None = None) -> list[tuple[Any, ...]]:
@@ -164,8 +171,8 @@ def index_series_stats(
 ) -> None:
     """Move the last/min/max entries of one numeric sequence from ``old`` to ``new`` values."""
     for stat in ("last", "min", "max"):
-        before = _series_value(old.get(stat)) if old else None
-        after = _series_value(new.get(stat))
+        before = series_index_value(old.get(stat)) if old else None
+        after = series_index_value(new.get(stat))
         if before == after:
             continue
         if before is not None:
@@ -174,7 +181,8 @@ def index_series_stats(
             set_index_entry(tr, "series", (stat, name, context_id, after), run_id, present=True)
 
 
-def _series_value(value: Any) -> float | None:
+def series_index_value(value: Any) -> float | None:
+    """The float under which a sequence statistic is indexed (``None``: not a number, not indexed)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     as_float = float(value)
