@@ -1,0 +1,103 @@
+"""Where a series lives under ``SERIES`` and how its small records are encoded.
+
+Per run (so one prefix clears a run, and listing a run's series never walks block bodies)::
+
+    (run, 0, ctx, name)                       series summary (SeriesSummary record)
+    (run, 1, ctx, name, 0, first_step)        block index entry: chunk count, block summary, rollup
+    (run, 1, ctx, name, 1, first_step)        block body, when it fits one value
+    (run, 1, ctx, name, 1, first_step, i)     block body chunk i, when it does not (a huge object)
+
+Small ints as tags keep keys short (an int 0 packs to one byte). The index entries of one series are
+contiguous, so a reader picks blocks from one short range read without touching any body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from matyan_store.keys import SERIES
+from matyan_store.series import BlockSummary, decode_summary, encode_summary
+from matyan_store.series.varint import ByteReader, put_bytes, put_uvarint
+
+SUMMARY_SECTION = 0
+DATA_SECTION = 1
+INDEX_TAG = 0
+BODY_TAG = 1
+
+_INDEX_VERSION = 1
+
+
+def run_prefix(run_id: str) -> bytes:
+    """Prefix of every key of a run's series."""
+    return SERIES.pack((run_id,))
+
+
+def summaries_range(run_id: str) -> tuple[bytes, bytes]:
+    """Range of a run's series summary keys."""
+    return SERIES.range((run_id, SUMMARY_SECTION))
+
+
+def summary_key(run_id: str, ctx: int, name: str) -> bytes:
+    """Key of a series summary."""
+    return SERIES.pack((run_id, SUMMARY_SECTION, ctx, name))
+
+
+def index_key(run_id: str, ctx: int, name: str, first_step: int) -> bytes:
+    """Key of the index entry of the block starting at ``first_step``."""
+    return SERIES.pack((run_id, DATA_SECTION, ctx, name, INDEX_TAG, first_step))
+
+
+def index_base(run_id: str, ctx: int, name: str) -> bytes:
+    """Packed prefix of a series' index entries (append a packed step to get a key)."""
+    return SERIES.pack((run_id, DATA_SECTION, ctx, name, INDEX_TAG))
+
+
+def body_key(run_id: str, ctx: int, name: str, first_step: int) -> bytes:
+    """Key of a block body stored in one value (its chunks, if any, extend this key)."""
+    return SERIES.pack((run_id, DATA_SECTION, ctx, name, BODY_TAG, first_step))
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """What the index says about one block: its summary, how many keys its body spans, its rollup."""
+
+    summary: BlockSummary
+    chunks: int
+    rollup: bytes
+
+    @property
+    def first_step(self) -> int:
+        """The block's first step (its key)."""
+        return self.summary.first_step
+
+
+def encode_index_entry(summary: BlockSummary, chunks: int, rollup: bytes) -> bytes:
+    """Encode an index entry value."""
+    out = bytearray((_INDEX_VERSION,))
+    put_uvarint(out, chunks)
+    put_bytes(out, encode_summary(summary))
+    put_bytes(out, rollup)
+    return bytes(out)
+
+
+def decode_index_entry(data: bytes) -> IndexEntry:
+    """Inverse of :func:`encode_index_entry`."""
+    r = ByteReader(data)
+    version = r.byte()
+    if version != _INDEX_VERSION:
+        raise ValueError(f"unsupported series index entry version {version}")
+    chunks = r.uvarint()
+    summary = decode_summary(r.sized())
+    rollup = r.sized()
+    if not r.at_end():
+        raise ValueError("trailing bytes after series index entry")
+    return IndexEntry(summary, chunks, rollup)
+
+
+def step_of_index_key(key: bytes) -> int:
+    """The first step encoded at the end of an index key."""
+    step: Any = SERIES.unpack(key)[-1]
+    if type(step) is not int:
+        raise ValueError(f"not a series index key: {key!r}")
+    return step
