@@ -1,10 +1,68 @@
-"""Commands that matyan-api contributes to `matyan-backend`."""
+"""Commands that matyan-api contributes to ``matyan-backend``: ``start``."""
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import cyclopts
+from cyclopts import Parameter
+
+from matyan_store.settings import ProductionSettingsError, Settings, check_production
+
+__all__ = ["register", "start"]
+
+PRODUCTION_CHECK_EXIT_CODE = 2
+
+
+def start(
+    *,
+    host: str = "0.0.0.0",
+    port: int = 53800,
+    workers: Annotated[int, Parameter(validator=lambda _t, v: _positive(v))] = 1,
+    ui: Annotated[bool, Parameter(negative="--no-ui")] = False,
+) -> int:
+    """Serve the HTTP API with granian.
+
+    Parameters
+    ----------
+    host
+        Address to bind.
+    port
+        Port to bind.
+    workers
+        Number of worker processes.
+    ui
+        Also serve the web UI (needs the matyan_ui package).
+    """
+    settings = Settings()
+    try:
+        check_production(settings)
+    except ProductionSettingsError as exc:
+        print(f"matyan-backend start: {exc}", file=sys.stderr)
+        return PRODUCTION_CHECK_EXIT_CODE
+    from matyan_api.server import serve, ui_available
+
+    if ui:
+        if ui_available():
+            print(
+                "matyan-backend start: serving the UI is not supported yet; serving the API only.",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                "matyan-backend start: --ui: the matyan_ui package is not installed; serving the API only.",
+                file=sys.stderr,
+            )
+    serve(host=host, port=port, workers=workers, log_level=settings.log_level)
+    return 0
+
+
+def _positive(value: int) -> None:
+    if value < 1:
+        raise ValueError("must be at least 1")
 
 
 def register(app: cyclopts.App) -> None:
-    """Add this package's commands to the CLI; its service commands arrive with their issue."""
-    del app
+    """Add ``start`` to the ``matyan-backend`` CLI."""
+    app.command(start, name="start")

@@ -1,0 +1,123 @@
+"""The FastAPI application: :func:`create_app` and its lifespan.
+
+The lifespan opens, once per process, whatever :func:`create_app` was not given: the store engine
+(``open_engine(settings.engine)``), the blob store and the Kafka publisher, and closes what it opened
+on shutdown. Routes reach them through :mod:`matyan_api.deps` (``app.state.engine``, ``.blobs``,
+``.publisher``, ``.settings``). Granian serves it through the factory target
+``matyan_api.app:create_app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from loguru import logger
+from opentelemetry.sdk.trace import TracerProvider
+
+from matyan_api import health, metrics
+from matyan_api.errors import CatchAllErrorsMiddleware, install_error_handlers
+from matyan_api.kafka_publisher import KafkaPublisher, Publisher
+from matyan_api.middleware import PathNormalizeMiddleware, RequestMetricsMiddleware, RequestSpanMiddleware
+from matyan_api.routes import REST_PREFIX, REST_ROUTERS
+from matyan_api.routes.version import backend_version
+from matyan_store.blobs import BlobStore, open_blob_store_async
+from matyan_store.engine import Engine, open_engine
+from matyan_store.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    blobs: BlobStore | None = None,
+    publisher: Publisher | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """Build the API application.
+
+    Anything given here is used as is and left open at shutdown (it belongs to the caller); anything
+    not given is opened by the lifespan from ``settings`` (read from the environment when ``None``).
+    ``tracer_provider`` overrides the OTLP exporter that ``OTEL_EXPORTER_OTLP_ENDPOINT`` would enable.
+    """
+    settings = settings if settings is not None else Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if app.state.engine is None:
+                opened = await asyncio.to_thread(open_engine, settings.engine)
+                stack.callback(_close_engine, app, opened)
+                app.state.engine = opened
+            if app.state.blobs is None:
+                opened_blobs = await open_blob_store_async(settings.blobs)
+                stack.push_async_callback(_close_blobs, app, opened_blobs)
+                app.state.blobs = opened_blobs
+            if app.state.publisher is None:
+                kafka = KafkaPublisher(settings)
+                await kafka.start()
+                stack.push_async_callback(_stop_publisher, app, kafka)
+                app.state.publisher = kafka
+            if owned_tracing is not None:
+                stack.callback(owned_tracing.shutdown)
+            logger.info("matyan-api {} ready", backend_version())
+            yield
+
+    app = FastAPI(
+        title="Matyan backend",
+        version=backend_version(),
+        lifespan=lifespan,
+        # Routes are declared with a trailing slash and the middleware adds it: never redirect.
+        redirect_slashes=False,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.blobs = blobs
+    app.state.publisher = publisher
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    for router in REST_ROUTERS:
+        app.include_router(router, prefix=REST_PREFIX)
+
+    owned_tracing = None
+    if tracer_provider is None:
+        from matyan_api.tracing import otlp_tracer_provider
+
+        owned_tracing = tracer_provider = otlp_tracer_provider(settings)
+
+    # add_middleware puts each one outside the previous: innermost first.
+    app.add_middleware(CatchAllErrorsMiddleware)
+    if tracer_provider is not None:
+        app.add_middleware(RequestSpanMiddleware, tracer_provider=tracer_provider)
+    app.add_middleware(RequestMetricsMiddleware, enabled=settings.metrics_enabled)
+    app.add_middleware(PathNormalizeMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    return app
+
+
+def _close_engine(app: FastAPI, engine: Engine) -> None:
+    app.state.engine = None
+    engine.close()
+
+
+async def _close_blobs(app: FastAPI, blobs: BlobStore) -> None:
+    app.state.blobs = None
+    await blobs.aclose()
+
+
+async def _stop_publisher(app: FastAPI, publisher: Publisher) -> None:
+    app.state.publisher = None
+    await publisher.stop()

@@ -1,0 +1,79 @@
+"""FastAPI dependencies: the process-wide store engine, blob store, Kafka publisher and settings.
+
+They are opened once per process by the app's lifespan (or handed to
+:func:`matyan_api.app.create_app`) and kept on ``app.state``. Use the ``Annotated`` aliases::
+
+    @router.get("/x/")
+    async def x(engine: EngineDep, offset: TimezoneOffset = 0) -> ...
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+
+from matyan_api.errors import ApiError
+from matyan_api.kafka_publisher import Publisher
+from matyan_store.blobs import BlobStore
+from matyan_store.engine import Engine
+from matyan_store.settings import Settings
+
+__all__ = [
+    "BlobsDep",
+    "EngineDep",
+    "PublisherDep",
+    "SettingsDep",
+    "TimezoneOffset",
+    "get_blobs",
+    "get_engine",
+    "get_publisher",
+    "get_settings",
+]
+
+
+def _state(request: Request, name: str) -> Any:
+    value = getattr(request.app.state, name, None)
+    if value is None:
+        # Only before the lifespan has opened it (or after it closed it).
+        raise ApiError(503, f"the API is not ready: {name} is not open")
+    return value
+
+
+def get_engine(request: Request) -> Engine:
+    """The store engine (``app.state.engine``)."""
+    engine: Engine = _state(request, "engine")
+    return engine
+
+
+def get_blobs(request: Request) -> BlobStore:
+    """The blob store (``app.state.blobs``)."""
+    blobs: BlobStore = _state(request, "blobs")
+    return blobs
+
+
+def get_publisher(request: Request) -> Publisher:
+    """The Kafka publisher (``app.state.publisher``)."""
+    publisher: Publisher = _state(request, "publisher")
+    return publisher
+
+
+def get_settings(request: Request) -> Settings:
+    """The process settings (``app.state.settings``)."""
+    settings: Settings = _state(request, "settings")
+    return settings
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+PublisherDep = Annotated[Publisher, Depends(get_publisher)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+TimezoneOffset = Annotated[
+    int,
+    Header(
+        alias="X-Timezone-Offset",
+        description="Client timezone offset in minutes, JS getTimezoneOffset() convention (UTC+3 is -180).",
+    ),
+]
+"""The ``X-Timezone-Offset`` header (integer minutes; a non-integer is a 422). Give it ``= 0``."""

@@ -1,0 +1,20 @@
+"""The routers mounted under ``/api/v1/rest``, in registration order.
+
+One line per router. Run routes register before the others, as in the reference (route order only
+matters among templates of equal shape).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from matyan_api.routes import version
+
+__all__ = ["REST_PREFIX", "REST_ROUTERS"]
+
+REST_PREFIX = "/api/v1/rest"
+
+REST_ROUTERS: list[APIRouter] = [
+    # runs: added by the run-routes work (routes/runs*.py), one line per router, here.
+    version.router,
+]

@@ -1,0 +1,64 @@
+"""Fixtures for the API tests: the real LMDB store and local blob store in tmp_path, a recording publisher.
+
+Import what you need as a top-level module: ``from api_fixtures import api, ApiHarness``. ``api`` yields
+an :class:`ApiHarness` whose ``client`` is a started FastAPI TestClient (lifespan run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from matyan_api.app import create_app
+from matyan_api.kafka_publisher import RecordingPublisher
+from matyan_store.blobs import BlobSettings, BlobStore, open_blob_store
+from matyan_store.engine import Engine, open_engine
+from matyan_store.settings import Settings
+
+REST = "/api/v1/rest"
+
+
+@dataclass
+class ApiHarness:
+    """One app over a fresh store, with handles on what the routes touch."""
+
+    app: FastAPI
+    client: TestClient
+    engine: Engine
+    blobs: BlobStore
+    publisher: RecordingPublisher
+    settings: Settings
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings for tests: explicit values over the environment."""
+    values: dict[str, Any] = {"kafka_bootstrap_servers": "127.0.0.1:1"}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def open_test_stores(tmp_path: Path) -> tuple[Engine, BlobStore]:
+    """A fresh LMDB engine and local blob store under ``tmp_path``."""
+    engine = open_engine(f"lmdb://{tmp_path / 'kv'}?sync=false")
+    blobs = open_blob_store(
+        BlobSettings.from_values(blob_backend_type="local", blob_local_dir=str(tmp_path / "blobs"))
+    )
+    return engine, blobs
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[ApiHarness]:
+    """A started app on a fresh store, with a recording publisher."""
+    engine, blobs = open_test_stores(tmp_path)
+    publisher = RecordingPublisher()
+    settings = make_settings()
+    app = create_app(settings, engine=engine, blobs=blobs, publisher=publisher)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield ApiHarness(app, client, engine, blobs, publisher, settings)
+    engine.close()
