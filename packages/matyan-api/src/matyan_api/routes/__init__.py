@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from matyan_api.routes import version
+from matyan_api.routes import runs, version
 
 __all__ = ["REST_PREFIX", "REST_ROUTERS"]
 
@@ -16,5 +16,6 @@ REST_PREFIX = "/api/v1/rest"
 
 REST_ROUTERS: list[APIRouter] = [
     # runs: added by the run-routes work (routes/runs*.py), one line per router, here.
+    runs.router,
     version.router,
 ]

@@ -1,0 +1,16 @@
+"""The JSON run routes (http-api.md §3.5-3.7, §3.9.5) gathered into one router under ``/runs``.
+
+Streaming run routes (search, active, logs, artifacts downloads, custom objects) live elsewhere.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from matyan_api.routes import runs_info, runs_metrics_json, runs_notes, runs_tags, runs_update
+
+__all__ = ["router"]
+
+router = APIRouter()
+for _part in (runs_update, runs_info, runs_tags, runs_notes, runs_metrics_json):
+    router.include_router(_part.router)

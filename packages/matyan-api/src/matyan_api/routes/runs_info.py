@@ -1,0 +1,145 @@
+"""``GET /runs/{run_id}/info/``: a run's params, traces per sequence type, props and artifacts (§3.6)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from matyan_api.deps import BlobsDep, EngineDep
+from matyan_api.routes.runs_common import SEQUENCE_BUCKETS, bucket_of_dtype, json_number, require_run
+from matyan_api.routes.runs_props import run_props
+from matyan_store.blobs import BlobError, BlobStore
+from matyan_store.engine import ReadTransaction
+from matyan_store.runs import get_contexts, get_run_attrs
+from matyan_store.sequences import SeriesKey, SeriesSummary, list_run_series
+
+__all__ = ["artifacts_json", "json_safe", "router", "traces_json"]
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+BLOBS_ATTR = "__blobs__"
+SYSTEM_PARAMS_ATTR = "__system_params"
+# Custom-object blobs are recorded under ``seq/...`` and are not artifacts of their own.
+_SEQ_BLOB_PREFIX = "seq/"
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with what strict JSON cannot carry replaced: NaN/infinity -> null, bytes -> text."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    return value
+
+
+def _last_value(value: Any) -> float | None:
+    # The spec's rule: the stored last value, else 0.0 (objects, custom series). A non-finite float has
+    # no JSON form and comes out as null rather than a made-up number.
+    number = json_number(value)
+    if number is None and not (isinstance(value, float) and not math.isfinite(value)):
+        return 0.0
+    return number
+
+
+def traces_json(
+    series: list[tuple[SeriesKey, SeriesSummary]],
+    contexts: Mapping[int, dict[str, Any]],
+    buckets: tuple[str, ...],
+) -> dict[str, list[dict[str, Any]]]:
+    """The info's ``traces``: every series in ``buckets`` as ``{name, context, last_value}``.
+
+    Series come in (context id, name) order, as the store lists them; log series are hidden.
+    """
+    out: dict[str, list[dict[str, Any]]] = {bucket: [] for bucket in buckets}
+    for key, summary in series:
+        bucket = bucket_of_dtype(summary.dtype)
+        if bucket is None or bucket not in out:
+            continue
+        out[bucket].append(
+            {
+                "name": key.name,
+                "context": json_safe(contexts.get(key.context_id, {})),
+                "last_value": _last_value(summary.last_value),
+            }
+        )
+    return out
+
+
+def _blob_key(ref: Any) -> str | None:
+    if not isinstance(ref, Mapping):
+        return None
+    # ``blob_key`` is the newer clients' name for ``s3_key``.
+    key = ref.get("s3_key") or ref.get("blob_key")
+    return key if isinstance(key, str) and key else None
+
+
+def artifacts_json(blob_refs: Any, blobs: BlobStore | None) -> list[dict[str, Any]]:
+    """The info's ``artifacts``: ``[{name, path, uri}]`` from ``attrs["__blobs__"]``, by path.
+
+    Custom-object blobs (``seq/...``) and entries without a blob key are left out. ``uri`` is the
+    backend's display form (``s3://bucket/key``, ``gs://``, ``azure://``, ``file://``).
+    """
+    if not isinstance(blob_refs, Mapping):
+        return []
+    out: list[dict[str, Any]] = []
+    for path in sorted(str(p) for p in blob_refs):
+        if path.startswith(_SEQ_BLOB_PREFIX):
+            continue
+        key = _blob_key(blob_refs[path])
+        if key is None:
+            continue
+        uri = key  # a key the store would refuse still names the artifact: shown as recorded
+        if blobs is not None:
+            with contextlib.suppress(BlobError):
+                uri = blobs.display_uri(key)
+        out.append({"name": path.rsplit("/", 1)[-1], "path": path, "uri": uri})
+    return out
+
+
+def _requested_buckets(sequence: list[str] | None) -> tuple[str, ...]:
+    if not sequence:
+        return SEQUENCE_BUCKETS
+    wanted = set(sequence)
+    return tuple(bucket for bucket in SEQUENCE_BUCKETS if bucket in wanted)
+
+
+@router.get("/{run_id}/info/")
+async def get_run_info(
+    run_id: str,
+    engine: EngineDep,
+    blobs: BlobsDep,
+    skip_system: bool = False,
+    sequence: Annotated[list[str] | None, Query()] = None,
+) -> dict[str, Any]:
+    """Params (minus ``__blobs__``, and ``__system_params`` with ``skip_system``), traces, props, artifacts.
+
+    ``sequence`` (repeatable) limits which ``traces`` keys are present. 404 for a missing run or one
+    pending deletion.
+    """
+    buckets = _requested_buckets(sequence)
+
+    def read(tr: ReadTransaction) -> dict[str, Any]:
+        meta = require_run(tr, run_id)
+        attrs = get_run_attrs(tr, run_id)
+        params = dict(attrs) if isinstance(attrs, Mapping) else {}
+        blob_refs = params.pop(BLOBS_ATTR, None)
+        if skip_system:
+            params.pop(SYSTEM_PARAMS_ATTR, None)
+        return {
+            "params": json_safe(params),
+            "traces": traces_json(list_run_series(tr, run_id), get_contexts(tr, run_id), buckets),
+            "props": run_props(tr, meta),
+            "artifacts": blob_refs,
+        }
+
+    info = await engine.aread(read)
+    info["artifacts"] = artifacts_json(info["artifacts"], blobs)
+    return info

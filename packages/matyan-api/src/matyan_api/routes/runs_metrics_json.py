@@ -1,0 +1,132 @@
+"""``POST /runs/{run_id}/metric/get-batch/``: sampled points of some metrics of one run, as JSON (§3.9.5).
+
+Each requested ``{name, context}`` that names a metric series of the run (equal context) comes back as
+``{name, context, iters, values}``; others are dropped. ``record_range`` (``start:stop``, stop
+exclusive) limits the steps, then the §7 point-read sampling keeps at most ``record_density`` points
+(``<= 0``: all of them).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from matyan_api.deps import EngineDep
+from matyan_api.errors import ApiError
+from matyan_api.routes.runs_common import bucket_of_dtype, json_number, require_run
+from matyan_api.routes.runs_info import json_safe
+from matyan_api.routes.runs_sampling import RangeError, parse_range, point_read_sample, point_read_targets
+from matyan_models import context_to_id
+from matyan_store.engine import ReadTransaction
+from matyan_store.runs import get_context
+from matyan_store.sequences import Block, SeriesKey, SeriesSummary, get_summary, read_range
+
+__all__ = ["TraceIn", "read_sampled", "router"]
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+# Above this many points (and this many points per requested one) a whole-series request reads one
+# narrow window per sampling target instead of every block: each window touches only the block holding
+# it. The result is the same.
+WINDOWED_READ_MIN_POINTS: Final = 20_000
+WINDOWED_READ_MIN_RATIO: Final = 64
+
+
+class TraceIn(BaseModel):
+    """One requested trace: its name and context (both required)."""
+
+    name: str
+    context: dict[str, Any]
+
+
+def _sampled(block: Block, n: int) -> tuple[list[int], list[Any]]:
+    steps = list(block.steps)
+    values = block.values
+    picked = point_read_sample(steps, n)
+    return [steps[i] for i in picked], [values[i] for i in picked]
+
+
+def _windowed(
+    tr: ReadTransaction, key: SeriesKey, summary: SeriesSummary, n: int
+) -> tuple[list[int], list[Any]] | None:
+    """The point-read sample of a whole series read window by window; ``None`` if a window is empty.
+
+    Target ``t_i`` takes the first step in ``[t_i, t_{i+1})``; an empty window means the series is
+    sparse there, and the sampling then falls back to a full scan (the caller's job).
+    """
+    targets = point_read_targets(summary.first_step, summary.last_step, n)
+    bounds = [*targets[1:], summary.last_step + 1]
+    steps: list[int] = []
+    values: list[Any] = []
+    for start, stop in zip(targets, bounds, strict=True):
+        window = read_range(tr, key, start, stop)
+        if len(window) == 0:
+            return None
+        point = window.point(0)
+        steps.append(point.step)
+        values.append(point.value)
+    return steps, values
+
+
+def read_sampled(
+    tr: ReadTransaction,
+    key: SeriesKey,
+    summary: SeriesSummary,
+    start: int | None,
+    stop: int | None,
+    density: int,
+) -> tuple[list[int], list[Any]]:
+    """Steps and values of ``key`` within ``[start, stop)``, point-read sampled to ``density`` points."""
+    whole = start is None and stop is None
+    windowed_from = max(WINDOWED_READ_MIN_POINTS, density * WINDOWED_READ_MIN_RATIO)
+    if whole and density > 1 and summary.count >= windowed_from:
+        found = _windowed(tr, key, summary, density)
+        if found is not None and len(found[0]) >= density:
+            return found
+    if start is not None:
+        start = max(start, 0)  # steps are never negative
+    return _sampled(read_range(tr, key, start, stop), density)
+
+
+@router.post("/{run_id}/metric/get-batch/")
+async def get_metric_batch(
+    run_id: str,
+    traces: list[TraceIn],
+    engine: EngineDep,
+    record_range: str = "",
+    record_density: int = 50,
+) -> list[dict[str, Any]]:
+    """``[{name, context, iters, values}]`` for the requested metrics that exist; 404 for a missing run.
+
+    A value that is not a finite number (NaN, infinity, an object) comes back as ``null``.
+    """
+    try:
+        start, stop = parse_range(record_range)
+    except RangeError as exc:
+        raise ApiError(422, str(exc)) from None
+
+    def read(tr: ReadTransaction) -> list[dict[str, Any]]:
+        require_run(tr, run_id)
+        out: list[dict[str, Any]] = []
+        for trace in traces:
+            context_id = context_to_id(trace.context)
+            if get_context(tr, run_id, context_id) != trace.context:
+                continue
+            key = SeriesKey(run_id, context_id, trace.name)
+            summary = get_summary(tr, key)
+            if summary is None or bucket_of_dtype(summary.dtype) != "metric":
+                continue
+            iters, values = read_sampled(tr, key, summary, start, stop, record_density)
+            out.append(
+                {
+                    "name": trace.name,
+                    "context": json_safe(trace.context),
+                    "iters": iters,
+                    "values": [json_number(v) for v in values],
+                }
+            )
+        return out
+
+    return await engine.aread(read)

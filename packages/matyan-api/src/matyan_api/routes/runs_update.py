@@ -1,0 +1,198 @@
+"""Run update, delete, batch operations and tombstone clearing (http-api.md §3.5).
+
+The store change is committed first; the Kafka side effects (§9) follow it:
+
+- ``PUT`` with ``archived`` and ``archive-batch`` publish ``run_archived`` / ``run_unarchived``
+  ``{run_id, archived}`` control events;
+- ``DELETE`` and ``delete-batch`` flag the run pending deletion (it disappears from every read at
+  once) and publish ``delete_run`` to the ingestion topic keyed by the run id, for the ingest worker
+  to remove the data after everything logged before it.
+
+Publishing never fails a request (the publisher logs and swallows errors).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel
+
+from matyan_api.deps import EngineDep, PublisherDep
+from matyan_api.errors import ApiError
+from matyan_api.kafka_publisher import Publisher
+from matyan_api.routes.runs_common import require_run
+from matyan_models import ControlEventType, IngestionMessageType
+from matyan_store import entities, tombstones
+from matyan_store.engine import Engine, Transaction
+from matyan_store.runs import get_run, mark_pending_deletion, update_run
+
+__all__ = ["RunUpdateIn", "router"]
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+# Runs per transaction in the batch routes: each run touches a handful of index keys, so this stays far
+# below the transaction limits whatever the batch size.
+BATCH_CHUNK: Final = 100
+
+OK: Final = {"status": "OK"}
+
+
+class RunUpdateIn(BaseModel):
+    """Body of ``PUT /runs/{run_id}/``: every field optional; only non-null fields apply."""
+
+    name: str | None = None
+    description: str | None = None
+    archived: bool | None = None
+    experiment: str | None = None
+    """An experiment *name*; an unknown name detaches the run."""
+    active: bool | None = None
+
+
+def _unique_ids(run_ids: Iterable[str]) -> list[str]:
+    # An empty id names no run (and is not a valid message key); repeated ids act once.
+    return list(dict.fromkeys(run_id for run_id in run_ids if run_id))
+
+
+async def _in_chunks(
+    engine: Engine, run_ids: list[str], apply: Callable[[Transaction, str], bool]
+) -> list[str]:
+    """Apply ``apply`` to every run, ``BATCH_CHUNK`` runs per transaction; the ids it returned True for."""
+    done: list[str] = []
+    for begin in range(0, len(run_ids), BATCH_CHUNK):
+        chunk = run_ids[begin : begin + BATCH_CHUNK]
+
+        def run_chunk(tr: Transaction, chunk: list[str] = chunk) -> list[str]:
+            return [run_id for run_id in chunk if apply(tr, run_id)]
+
+        done.extend(await engine.atransact(run_chunk))
+    return done
+
+
+async def _publish_archived(publisher: Publisher, run_id: str, archived: bool) -> None:
+    event = ControlEventType.RUN_ARCHIVED if archived else ControlEventType.RUN_UNARCHIVED
+    await publisher.publish_control(event.value, {"run_id": run_id, "archived": archived})
+
+
+async def _publish_delete(publisher: Publisher, run_id: str) -> None:
+    await publisher.publish_ingestion(IngestionMessageType.DELETE_RUN.value, run_id, {})
+
+
+def _finish_fields(finalized_at: float | None) -> dict[str, Any]:
+    # An existing end time is kept.
+    return {"active": False, "finalized_at": time.time() if finalized_at is None else finalized_at}
+
+
+@router.put("/{run_id}/")
+async def update_run_route(
+    run_id: str, body: RunUpdateIn, engine: EngineDep, publisher: PublisherDep
+) -> dict[str, Any]:
+    """Change name, description, archived, experiment (by name) and/or active; 404 for a missing run."""
+
+    def apply(tr: Transaction) -> None:
+        meta = require_run(tr, run_id)
+        fields: dict[str, Any] = {}
+        if body.name is not None:
+            fields["name"] = body.name
+        if body.description is not None:
+            fields["description"] = body.description
+        if body.archived is not None:
+            fields["archived"] = body.archived
+        if body.experiment is not None:
+            exp = entities.get_experiment_by_name(tr, body.experiment)
+            fields["experiment_id"] = None if exp is None else exp.id
+        if body.active is False:
+            fields.update(_finish_fields(meta.finalized_at))
+        elif body.active is True:
+            # A resumed run has no end: neither a finalisation time nor a client-measured duration.
+            fields.update(active=True, finalized_at=None, duration=None)
+        if fields:
+            update_run(tr, run_id, **fields)
+
+    await engine.atransact(apply)
+    if body.archived is not None:
+        await _publish_archived(publisher, run_id, body.archived)
+    return {"id": run_id, "status": "OK"}
+
+
+@router.delete("/{run_id}/")
+async def delete_run_route(run_id: str, engine: EngineDep, publisher: PublisherDep) -> dict[str, Any]:
+    """Flag the run pending deletion and publish ``delete_run``; 404 for a run that never existed.
+
+    Deleting a run already pending deletion answers 200 again and re-publishes the message (the
+    worker's deletion is idempotent, and a lost first message is thereby retried).
+    """
+
+    def apply(tr: Transaction) -> None:
+        meta = get_run(tr, run_id, include_pending=True)
+        if meta is None:
+            raise ApiError(404)
+        if not meta.pending_deletion:
+            mark_pending_deletion(tr, run_id)
+
+    await engine.atransact(apply)
+    await _publish_delete(publisher, run_id)
+    return {"id": run_id, "status": "OK"}
+
+
+@router.post("/delete-batch/")
+async def delete_batch(
+    run_ids: Annotated[list[str], Body()], engine: EngineDep, publisher: PublisherDep
+) -> dict[str, Any]:
+    """Flag every listed run pending deletion and publish one ``delete_run`` per id (no existence check)."""
+    ids = _unique_ids(run_ids)
+
+    def apply(tr: Transaction, run_id: str) -> bool:
+        mark_pending_deletion(tr, run_id)
+        return True
+
+    for run_id in await _in_chunks(engine, ids, apply):
+        await _publish_delete(publisher, run_id)
+    return dict(OK)
+
+
+@router.post("/archive-batch/")
+async def archive_batch(
+    run_ids: Annotated[list[str], Body()],
+    engine: EngineDep,
+    publisher: PublisherDep,
+    archive: bool = True,
+) -> dict[str, Any]:
+    """Archive (or, with ``archive=false``, unarchive) the listed runs, one control event per run.
+
+    Unknown ids are skipped: nothing is written and no event is published for them.
+    """
+
+    def apply(tr: Transaction, run_id: str) -> bool:
+        if get_run(tr, run_id) is None:
+            return False
+        update_run(tr, run_id, archived=archive)
+        return True
+
+    for run_id in await _in_chunks(engine, _unique_ids(run_ids), apply):
+        await _publish_archived(publisher, run_id, archive)
+    return dict(OK)
+
+
+@router.post("/finish-batch/")
+async def finish_batch(run_ids: Annotated[list[str], Body()], engine: EngineDep) -> dict[str, Any]:
+    """Mark the listed runs finished (``active=false``; an existing end time is kept); unknown ids skipped."""
+
+    def apply(tr: Transaction, run_id: str) -> bool:
+        meta = get_run(tr, run_id)
+        if meta is None:
+            return False
+        update_run(tr, run_id, **_finish_fields(meta.finalized_at))
+        return True
+
+    await _in_chunks(engine, _unique_ids(run_ids), apply)
+    return dict(OK)
+
+
+@router.post("/{run_id}/clear-tombstone/", status_code=204)
+async def clear_tombstone(run_id: str, engine: EngineDep) -> Response:
+    """Remove the run's "deleted" tombstone so its id can be ingested again; idempotent, always 204."""
+    await engine.atransact(lambda tr: tombstones.clear_tombstone(tr, run_id))
+    return Response(status_code=204)
