@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from matyan_api.routes import runs, version
+from matyan_api.routes import dashboards, experiments, projects, reports, runs, tags, version
 
 __all__ = ["REST_PREFIX", "REST_ROUTERS"]
 
@@ -17,5 +17,11 @@ REST_PREFIX = "/api/v1/rest"
 REST_ROUTERS: list[APIRouter] = [
     # runs: added by the run-routes work (routes/runs*.py), one line per router, here.
     runs.router,
+    projects.router,
+    experiments.router,
+    tags.router,
+    dashboards.router,
+    dashboards.apps_router,
+    reports.router,
     version.router,
 ]
