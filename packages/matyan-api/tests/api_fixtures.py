@@ -62,3 +62,26 @@ def api(tmp_path: Path) -> Iterator[ApiHarness]:
     with TestClient(app, raise_server_exceptions=False) as client:
         yield ApiHarness(app, client, engine, blobs, publisher, settings)
     engine.close()
+
+
+def make_run(
+    engine: Engine,
+    run_id: str,
+    *,
+    name: str | None = None,
+    experiment_id: str | None = None,
+    created_at: float | None = None,
+    attrs: dict[str, Any] | None = None,
+    **meta: Any,
+) -> None:
+    """Create a run directly in the store, optionally with attributes and meta changes."""
+    from matyan_store import runs
+
+    def write(tr: Any) -> None:
+        runs.create_run(tr, run_id, name=name, experiment_id=experiment_id, created_at=created_at)
+        if attrs is not None:
+            runs.set_run_attrs(tr, run_id, (), attrs)
+        if meta:
+            runs.update_run(tr, run_id, **meta)
+
+    engine.transact(write)
