@@ -1,0 +1,66 @@
+"""The binary streaming codec of the search, logs and blob endpoints (http-api.md §4).
+
+Encoding side (what routes use): :func:`encode_tree` turns one frame into chunks for a
+``StreamingResponse``; :class:`ProgressReporter` numbers progress frames and heartbeats;
+:func:`encode_float64_array` builds the UI's numeric array dicts. :mod:`.decoding` reads the format back
+(tests and tools).
+"""
+
+from matyan_api.streaming.arrays import decode_float64_array, encode_float64_array
+from matyan_api.streaming.decoding import (
+    CorruptStream,
+    StreamDecoder,
+    decode_frames,
+    decode_key,
+    decode_pairs,
+    decode_value,
+    fold_pairs,
+)
+from matyan_api.streaming.pairs import (
+    ARRAY,
+    OBJECT,
+    Tag,
+    encode_key,
+    encode_key_part,
+    encode_pair,
+    encode_value,
+)
+from matyan_api.streaming.progress import (
+    PROGRESS_REPORT_INTERVAL,
+    ProgressReporter,
+    heartbeats_until_done,
+    is_progress_key,
+    make_progress_key,
+    progress_frame,
+)
+from matyan_api.streaming.tree import coalesce, encode_pairs, encode_tree, encode_tree_bytes, flatten
+
+__all__ = [
+    "ARRAY",
+    "OBJECT",
+    "PROGRESS_REPORT_INTERVAL",
+    "CorruptStream",
+    "ProgressReporter",
+    "StreamDecoder",
+    "Tag",
+    "coalesce",
+    "decode_float64_array",
+    "decode_frames",
+    "decode_key",
+    "decode_pairs",
+    "decode_value",
+    "encode_float64_array",
+    "encode_key",
+    "encode_key_part",
+    "encode_pair",
+    "encode_pairs",
+    "encode_tree",
+    "encode_tree_bytes",
+    "encode_value",
+    "flatten",
+    "fold_pairs",
+    "heartbeats_until_done",
+    "is_progress_key",
+    "make_progress_key",
+    "progress_frame",
+]
