@@ -1,0 +1,381 @@
+"""One transaction's worth of ingestion messages, applied to the store (spec §2.3, with its decisions).
+
+:class:`TxnApplier` is created per transaction attempt and holds what only that attempt may cache: which
+runs exist or are dropped, which contexts are stored, and the metric points waiting to be written. Points
+of one series are buffered and written with one :func:`sequences.write_points` call at :meth:`flush`, so
+a thousand single-point messages cost one block rewrite instead of a thousand. Nothing here outlives the
+transaction, so a retried attempt starts from what the store says (no cache can go stale on a retry).
+
+Rules the spec pins and this module keeps:
+
+* a tombstoned run, or one pending deletion, drops every message but ``delete_run``; the check is a read
+  in each transaction, so clearing a tombstone takes effect at once;
+* any message for a run that does not exist first creates the run with complete default meta (no ghosts);
+* auto-assigned steps continue after the last stored (or buffered) step of the series;
+* ``delete_run`` writes the tombstone first, reads the run's blob keys, runs one bounded slice of the
+  deletion and records the rest in the outbox (:mod:`.outbox`) for after the commit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from loguru import logger
+
+from matyan_models.ingestion import (
+    AddTagMessage,
+    BlobRefMessage,
+    CreateRunMessage,
+    DeleteRunMessage,
+    FinishRunMessage,
+    IngestionFrameT,
+    LogCustomObjectMessage,
+    LogHParamsMessage,
+    LogMetricMessage,
+    LogRecordMessage,
+    LogTerminalLineMessage,
+    RemoveTagMessage,
+    SetRunPropertyMessage,
+)
+from matyan_store import entities, indexes, runs, sequences, tombstones
+from matyan_store.engine.base import Transaction
+from matyan_store.sequences import Point, SeriesKey, SeriesSummary
+from matyan_workers.ingest import outbox
+
+__all__ = [
+    "LOGS_SEQUENCE",
+    "LOG_RECORDS_SEQUENCE",
+    "Outcome",
+    "TxnApplier",
+    "collect_blob_keys",
+    "metric_value",
+]
+
+LOGS_SEQUENCE = "logs"
+LOG_RECORDS_SEQUENCE = "__log_records"
+
+_INT_DTYPES = frozenset({"int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "long"})
+_NON_BLOB_DTYPES = frozenset({"logs", "log_records"})
+
+
+class Outcome:
+    """What became of a message (the labels of the worker's logs and tests)."""
+
+    APPLIED = "applied"
+    DROPPED_DELETED = "dropped_deleted"
+    IGNORED = "ignored"
+
+
+def metric_value(raw: Any, parsed: float | None, dtype: str | None) -> int | float | bool:
+    """The value to store for a ``log_metric``.
+
+    The JSON number is kept as sent (an int stays an int), ``null`` (a NaN or infinity the frontier could
+    not serialise) becomes NaN, and an integral float logged with an int dtype (the frontier's
+    ``float`` field turns ``3`` into ``3.0``) is stored as the int the client tracked.
+    """
+    if isinstance(raw, bool) or type(raw) in (int, float):
+        value: int | float | bool = raw
+    elif parsed is None:
+        return math.nan
+    else:
+        value = parsed
+    if dtype in _INT_DTYPES and type(value) is float and value.is_integer():
+        return int(value)
+    if dtype == "bool" and type(value) in (int, float) and value in (0, 1):
+        return bool(value)
+    return value
+
+
+def _timestamp(dt: datetime | None) -> float | None:
+    return None if dt is None else dt.timestamp()
+
+
+def _unwrap_hparams(value: Mapping[Any, Any]) -> tuple[tuple[Any, ...], Any]:
+    """Descend through single-key dicts: ``{"hparams": {"lr": 1, "bs": 2}}`` → ``(("hparams",), {...})``."""
+    path: list[Any] = []
+    current: Any = value
+    while isinstance(current, Mapping) and len(current) == 1:
+        (key,) = current.keys()
+        path.append(key)
+        current = current[key]
+    return tuple(path), current
+
+
+def _blob_key_of(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        key = value.get("s3_key") or value.get("blob_key")
+        return key if isinstance(key, str) and key else None
+    return None
+
+
+def collect_blob_keys(tr: Transaction, run_id: str) -> list[str]:
+    """Every blob key the run refers to: ``attrs.__blobs__`` and the ``s3_key`` of its custom objects."""
+    keys: set[str] = set()
+    blobs = runs.get_run_attrs(tr, run_id, ("__blobs__",))
+    if isinstance(blobs, Mapping):
+        for ref in blobs.values():
+            if (key := _blob_key_of(ref)) is not None:
+                keys.add(key)
+    for series, summary in sequences.list_run_series(tr, run_id):
+        if summary.value_kind != "object" or summary.dtype in _NON_BLOB_DTYPES:
+            continue
+        for value in sequences.read_range(tr, series).values:
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if (blob := _blob_key_of(item)) is not None:
+                    keys.add(blob)
+    return sorted(keys)
+
+
+@dataclass
+class _SeriesBuffer:
+    dtype: str
+    last_step: int
+    points: list[Point] = field(default_factory=list)
+
+
+class TxnApplier:
+    """Applies messages inside one transaction; call :meth:`flush` before the transaction ends."""
+
+    def __init__(
+        self,
+        tr: Transaction,
+        *,
+        delete_max_bytes: int = 1 << 20,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.tr = tr
+        self.delete_max_bytes = delete_max_bytes
+        self.clock = clock
+        self.started_deletions: list[str] = []
+        """Runs whose deletion began in this transaction and must be finished after the commit."""
+        self._dropped: dict[str, bool] = {}
+        self._ensured: set[str] = set()
+        self._contexts: set[tuple[str, int]] = set()
+        self._series: dict[SeriesKey, _SeriesBuffer] = {}
+
+    # -- run state ---------------------------------------------------------------------------------
+
+    def is_dropped(self, run_id: str) -> bool:
+        """Whether messages for the run are dropped (tombstone, or pending deletion)."""
+        dropped = self._dropped.get(run_id)
+        if dropped is None:
+            if tombstones.is_deleted(self.tr, run_id):
+                dropped = True
+            else:
+                meta = runs.get_run(self.tr, run_id, include_pending=True)
+                dropped = meta is not None and meta.pending_deletion
+            self._dropped[run_id] = dropped
+        return dropped
+
+    def _ensure_run(self, run_id: str) -> runs.RunMeta:
+        meta = runs.ensure_run(self.tr, run_id)
+        self._ensured.add(run_id)
+        return meta
+
+    def _ensure_run_once(self, run_id: str) -> None:
+        if run_id not in self._ensured:
+            self._ensure_run(run_id)
+
+    def _context_id(self, run_id: str, context: Mapping[Any, Any] | None) -> int:
+        ctx = dict(context or {})
+        from matyan_models import context_to_id
+
+        ctx_id = context_to_id(ctx)
+        if (run_id, ctx_id) not in self._contexts:
+            runs.set_context(self.tr, run_id, ctx)
+            self._contexts.add((run_id, ctx_id))
+        return ctx_id
+
+    # -- series ------------------------------------------------------------------------------------
+
+    def _buffer(self, key: SeriesKey, dtype: str) -> _SeriesBuffer:
+        buf = self._series.get(key)
+        if buf is None:
+            summary = sequences.get_summary(self.tr, key)
+            buf = _SeriesBuffer(dtype=dtype, last_step=-1 if summary is None else summary.last_step)
+            self._series[key] = buf
+        buf.dtype = dtype
+        return buf
+
+    def _add_point(self, key: SeriesKey, dtype: str, step: int | None, value: Any, epoch: int | None) -> None:
+        buf = self._buffer(key, dtype)
+        if step is None:
+            step = buf.last_step + 1
+        buf.points.append(Point(step, value, epoch, self.clock()))
+        buf.last_step = max(buf.last_step, step)
+
+    def flush(self, run_id: str | None = None) -> None:
+        """Write the buffered points (of one run, or all) with their summaries' index entries."""
+        for key in [k for k in self._series if run_id is None or k.run_id == run_id]:
+            buf = self._series.pop(key)
+            if not buf.points:
+                continue
+            old = sequences.get_summary(self.tr, key)
+            new = sequences.write_points(self.tr, key, buf.points, buf.dtype)
+            # write_points keeps the series itself; the run search indexes are ours to update.
+            if old is None:
+                indexes.index_trace(self.tr, key.run_id, key.name)
+            indexes.index_series_stats(
+                self.tr,
+                key.run_id,
+                key.name,
+                key.context_id,
+                None if old is None else _stats(old),
+                _stats(new),
+            )
+
+    # -- messages ----------------------------------------------------------------------------------
+
+    def apply(self, frame: IngestionFrameT, payload: Mapping[Any, Any]) -> str:
+        """Apply one typed message (``payload``: its raw payload dict); returns an :class:`Outcome`."""
+        run_id = frame.run_id
+        if isinstance(frame, DeleteRunMessage):
+            self._delete_run(run_id)
+            return Outcome.APPLIED
+        if self.is_dropped(run_id):
+            return Outcome.DROPPED_DELETED
+        match frame:
+            case CreateRunMessage():
+                return self._create_run(frame)
+            case LogMetricMessage():
+                self._ensure_run_once(run_id)
+                ctx_id = self._context_id(run_id, frame.context)
+                value = metric_value(payload.get("value"), frame.value, frame.dtype)
+                self._add_point(
+                    SeriesKey(run_id, ctx_id, frame.name),
+                    frame.dtype or "float",
+                    frame.step,
+                    value,
+                    frame.epoch,
+                )
+            case LogCustomObjectMessage():
+                self._ensure_run_once(run_id)
+                ctx_id = self._context_id(run_id, frame.context)
+                self._add_point(
+                    SeriesKey(run_id, ctx_id, frame.name), frame.dtype, frame.step, frame.value, frame.epoch
+                )
+            case LogTerminalLineMessage():
+                self._ensure_run_once(run_id)
+                ctx_id = self._context_id(run_id, None)
+                self._add_point(
+                    SeriesKey(run_id, ctx_id, LOGS_SEQUENCE), "logs", frame.step, frame.line, None
+                )
+            case LogRecordMessage():
+                self._ensure_run_once(run_id)
+                ctx_id = self._context_id(run_id, None)
+                record = {
+                    "message": frame.message,
+                    "log_level": frame.level,
+                    "timestamp": frame.timestamp,
+                    "args": frame.extra_args,
+                    "logger_info": frame.logger_info,
+                }
+                self._add_point(
+                    SeriesKey(run_id, ctx_id, LOG_RECORDS_SEQUENCE), "log_records", None, record, None
+                )
+            case LogHParamsMessage():
+                if not frame.value:
+                    return Outcome.IGNORED
+                self._ensure_run_once(run_id)
+                path, value = _unwrap_hparams(frame.value)
+                runs.set_run_attrs(self.tr, run_id, path, value)
+            case FinishRunMessage():
+                self._finish_run(frame)
+            case SetRunPropertyMessage():
+                self._set_run_property(frame)
+            case AddTagMessage():
+                self._ensure_run_once(run_id)
+                tag = entities.get_tag_by_name(self.tr, frame.tag_name)
+                if tag is None:
+                    tag = entities.create_tag(self.tr, frame.tag_name)
+                runs.add_run_tag(self.tr, run_id, tag.id)
+            case RemoveTagMessage():
+                self._ensure_run_once(run_id)
+                tag = entities.get_tag_by_name(self.tr, frame.tag_name)
+                if tag is None:
+                    logger.warning("remove_tag: no tag named {!r} (run {})", frame.tag_name, run_id)
+                    return Outcome.IGNORED
+                runs.remove_run_tag(self.tr, run_id, tag.id)
+            case BlobRefMessage():
+                self._ensure_run_once(run_id)
+                runs.set_run_attrs(
+                    self.tr,
+                    run_id,
+                    ("__blobs__", frame.artifact_path),
+                    {"s3_key": frame.s3_key, "content_type": frame.content_type},
+                )
+        return Outcome.APPLIED
+
+    def _create_run(self, frame: CreateRunMessage) -> str:
+        run_id = frame.run_id
+        start_ts = _timestamp(frame.client_datetime)
+        existing = runs.get_run(self.tr, run_id)
+        if frame.force_resume and existing is not None:
+            fields: dict[str, Any] = {"active": True, "finalized_at": None}
+            if start_ts is not None:
+                fields["client_start_ts"] = start_ts
+            runs.update_run(self.tr, run_id, **fields)
+        else:
+            runs.create_run(self.tr, run_id, client_start_ts=start_ts)
+        self._ensured.add(run_id)
+        return Outcome.APPLIED
+
+    def _finish_run(self, frame: FinishRunMessage) -> None:
+        meta = self._ensure_run(frame.run_id)
+        finish_ts = _timestamp(frame.client_datetime)
+        duration: float | None = None
+        if finish_ts is not None and meta.client_start_ts is not None:
+            duration = max(0.0, finish_ts - meta.client_start_ts)
+        finalized_at = meta.created_at + duration if duration is not None else self.clock()
+        runs.update_run(self.tr, frame.run_id, active=False, finalized_at=finalized_at, duration=duration)
+
+    def _set_run_property(self, frame: SetRunPropertyMessage) -> None:
+        run_id = frame.run_id
+        self._ensure_run_once(run_id)
+        fields: dict[str, Any] = {}
+        if frame.name is not None:
+            fields["name"] = frame.name
+        if frame.description is not None:
+            fields["description"] = frame.description
+        if frame.archived is not None:
+            fields["archived"] = frame.archived
+        if fields:
+            runs.update_run(self.tr, run_id, **fields)
+        if frame.experiment is not None:
+            name = frame.experiment.strip()
+            exp = entities.get_experiment_by_name(self.tr, name)
+            if exp is None:
+                exp = entities.create_experiment(self.tr, name)
+            runs.set_run_experiment(self.tr, run_id, exp.id)
+
+    def _delete_run(self, run_id: str) -> None:
+        # Points buffered for the run go in first, so the deletion sees (and removes) them too.
+        self.flush(run_id)
+        tr = self.tr
+        now = self.clock()
+        # The tombstone goes first: messages after this one are dropped even while the bounded
+        # deletion is still running in later transactions.
+        tombstones.mark_deleted(tr, run_id, now)
+        previous = outbox.get_pending(tr, run_id)
+        blob_keys = collect_blob_keys(tr, run_id)
+        if previous is not None:
+            blob_keys = sorted(set(blob_keys) | set(previous.blob_keys))
+        entities.delete_notes_for_run(tr, run_id)
+        done = runs.delete_run_data(tr, run_id, max_bytes=self.delete_max_bytes, now=now)
+        outbox.put_pending(
+            tr, outbox.PendingDeletion(run_id=run_id, blob_keys=blob_keys, data_deleted=done, recorded_at=now)
+        )
+        self._dropped[run_id] = True
+        self._ensured.discard(run_id)
+        self._contexts = {c for c in self._contexts if c[0] != run_id}
+        self.started_deletions.append(run_id)
+
+
+def _stats(summary: SeriesSummary) -> dict[str, float | None]:
+    return {"last": summary.last_value, "min": summary.min, "max": summary.max}

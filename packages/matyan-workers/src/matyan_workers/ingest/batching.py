@@ -1,0 +1,362 @@
+"""Kafka records → store transactions, each holding its data, its partitions' offsets and its dead letters.
+
+The exactly-once effect rests on one rule: a transaction that applies messages also writes, with
+:func:`offsets.set_offset`, the offset of the last message it covered on each partition, and it first
+reads the stored offsets and skips every message at or below them. Whatever happens around it (a crash
+before or after the commit, a redelivery, a rebalance, a zombie worker, an unknown commit result retried
+by the engine) a message's effect lands exactly once.
+
+A message that cannot be applied (bad JSON, unknown type, missing field, a value too large, any error
+while applying it) becomes a dead letter in the same transaction as the offsets, so it is kept, never
+retried forever, and the batch goes on. Errors of the store itself (unavailable, retries exhausted) are
+not the message's fault: they propagate, and the consumer retries the same records after a pause.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+from pydantic import ValidationError
+
+from matyan_models import IngestionMessage, IngestionMessageType
+from matyan_models.ingestion import IngestionFrameT, parse_ingestion_payload
+from matyan_store import deadletters, offsets
+from matyan_store.engine.base import Engine, Transaction
+from matyan_store.engine.errors import (
+    KeyOutsideLegalRange,
+    LimitExceeded,
+    TransactionTooLarge,
+    TransactionTooOld,
+)
+from matyan_workers.ingest.apply import Outcome, TxnApplier
+
+__all__ = [
+    "BatchResult",
+    "BatchRunner",
+    "ParsedRecord",
+    "Record",
+    "chunk_records",
+    "error_type_of",
+    "parse_record",
+]
+
+_KNOWN_TYPES = frozenset(t.value for t in IngestionMessageType)
+
+ALREADY_APPLIED = "already_applied"
+DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """The parts of a Kafka record the worker needs."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRecord:
+    """A record with its typed message, or with the reason it cannot be applied."""
+
+    record: Record
+    message_type: str | None = None
+    frame: IngestionFrameT | None = None
+    payload: Mapping[Any, Any] = field(default_factory=dict)
+    error_type: str | None = None
+    reason: str | None = None
+
+    @property
+    def size(self) -> int:
+        """Bytes of the record (what transactions are first sized by)."""
+        return len(self.record.value) + len(self.record.key or b"")
+
+
+def error_type_of(exc: BaseException) -> str:
+    """The ``error_type`` label (spec §2.4) of an exception raised by parsing or applying a message."""
+    if isinstance(exc, ValidationError | json.JSONDecodeError | UnicodeDecodeError):
+        return "validation"
+    if isinstance(exc, LimitExceeded | KeyOutsideLegalRange):
+        return "fdb"
+    return "unknown"
+
+
+def parse_record(record: Record) -> ParsedRecord:
+    """Validate the envelope and the payload of its type; a failure is described, never raised."""
+    try:
+        msg = IngestionMessage.model_validate_json(record.value)
+    except ValidationError as exc:
+        return ParsedRecord(record, error_type="validation", reason=f"invalid message: {_short(exc)}")
+    if msg.type not in _KNOWN_TYPES:
+        return ParsedRecord(
+            record,
+            message_type=msg.type,
+            error_type="validation",
+            reason=f"unknown message type {msg.type!r}",
+        )
+    try:
+        frame = parse_ingestion_payload(msg)
+    except ValidationError as exc:
+        return ParsedRecord(
+            record,
+            message_type=msg.type,
+            error_type="validation",
+            reason=f"invalid {msg.type}: {_short(exc)}",
+        )
+    return ParsedRecord(record, message_type=msg.type, frame=frame, payload=msg.payload)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).replace("\n", " ")[:500]
+
+
+def chunk_records(items: Sequence[ParsedRecord], max_count: int, max_bytes: int) -> list[list[ParsedRecord]]:
+    """Cut ``items`` into runs of at most ``max_count`` messages and about ``max_bytes`` (a big one alone)."""
+    chunks: list[list[ParsedRecord]] = []
+    current: list[ParsedRecord] = []
+    size = 0
+    for item in items:
+        if current and (len(current) >= max_count or size + item.size > max_bytes):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += item.size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+@dataclass
+class BatchResult:
+    """What one batch did; the consumer turns it into metrics and post-commit work."""
+
+    processed: Counter[str] = field(default_factory=Counter)
+    """Messages applied (or dropped by a tombstone, or ignored) per message type."""
+    errors: Counter[str] = field(default_factory=Counter)
+    """Processing errors per ``error_type`` label, ``txn_too_large_split`` included."""
+    dead_letters: int = 0
+    already_applied: int = 0
+    transactions: int = 0
+    attempts: int = 0
+    txn_bytes: list[int] = field(default_factory=list)
+    started_deletions: list[str] = field(default_factory=list)
+    last_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    """The highest offset covered per (topic, partition), applied or skipped."""
+
+    @property
+    def retries(self) -> int:
+        """Transaction attempts beyond the first of each transaction (conflicts, unknown results)."""
+        return self.attempts - self.transactions
+
+
+class _MessageFailedError(Exception):
+    def __init__(self, index: int, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
+
+class _FlushFailedError(Exception):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class _ChunkOutcome:
+    consumed: int
+    outcomes: list[str]
+    started_deletions: list[str]
+    size: int
+    last_offsets: dict[tuple[str, int], int]
+
+
+class BatchRunner:
+    """Applies parsed records in store transactions for one consumer group."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        group: str,
+        *,
+        max_messages: int,
+        max_bytes: int,
+        delete_max_bytes: int = 1 << 20,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.group = group
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self.delete_max_bytes = delete_max_bytes
+        self.clock = clock
+
+    def run(self, records: Sequence[Record]) -> BatchResult:
+        """Apply ``records`` (any partitions; each partition's records in offset order) and commit them."""
+        result = BatchResult()
+        parsed = [parse_record(r) for r in records]
+        pending = chunk_records(parsed, self.max_messages, self.max_bytes)
+        poisoned: dict[tuple[str, int, int], tuple[str, str]] = {}
+        for item in parsed:
+            if item.error_type is not None:
+                poisoned[_where(item)] = (item.error_type, item.reason or "")
+        while pending:
+            chunk = pending.pop(0)
+            try:
+                out = self._transact(chunk, poisoned, result)
+            except _MessageFailedError as failed:
+                item = chunk[failed.index]
+                poisoned[_where(item)] = (
+                    error_type_of(failed.error),
+                    f"apply failed: {_short(failed.error)}",
+                )
+                pending.insert(0, chunk)
+                continue
+            except (TransactionTooLarge, TransactionTooOld, _FlushFailedError) as exc:
+                error = exc.error if isinstance(exc, _FlushFailedError) else exc
+                if len(chunk) > 1:
+                    half = len(chunk) // 2
+                    pending[:0] = [chunk[:half], chunk[half:]]
+                    result.errors["txn_too_large_split"] += 1
+                else:
+                    poisoned[_where(chunk[0])] = (
+                        error_type_of(error),
+                        f"cannot apply alone: {_short(error)}",
+                    )
+                    pending.insert(0, chunk)
+                continue
+            self._account(chunk, out, poisoned, result)
+            if out.consumed < len(chunk):
+                pending.insert(0, chunk[out.consumed :])
+        return result
+
+    def _account(
+        self,
+        chunk: list[ParsedRecord],
+        out: _ChunkOutcome,
+        poisoned: Mapping[tuple[str, int, int], tuple[str, str]],
+        result: BatchResult,
+    ) -> None:
+        result.transactions += 1
+        result.txn_bytes.append(out.size)
+        result.started_deletions.extend(out.started_deletions)
+        for tp, off in out.last_offsets.items():
+            result.last_offsets[tp] = max(off, result.last_offsets.get(tp, -1))
+        for item, outcome in zip(chunk, out.outcomes, strict=False):
+            if outcome == ALREADY_APPLIED:
+                result.already_applied += 1
+            elif outcome == DEAD_LETTERED:
+                error_type, reason = poisoned[_where(item)]
+                result.dead_letters += 1
+                result.errors[error_type] += 1
+                rec = item.record
+                logger.warning(
+                    "dead letter {}/{}@{} ({}): {}", rec.topic, rec.partition, rec.offset, error_type, reason
+                )
+            else:
+                result.processed[item.message_type or "unknown"] += 1
+                if outcome == Outcome.DROPPED_DELETED:
+                    logger.debug(
+                        "dropped {} for deleted run at offset {}", item.message_type, item.record.offset
+                    )
+
+    def _transact(
+        self,
+        chunk: list[ParsedRecord],
+        poisoned: Mapping[tuple[str, int, int], tuple[str, str]],
+        result: BatchResult,
+    ) -> _ChunkOutcome:
+        def attempt(tr: Transaction) -> _ChunkOutcome:
+            result.attempts += 1
+            return self._apply_chunk(tr, chunk, poisoned)
+
+        return self.engine.transact(attempt)
+
+    def _apply_chunk(
+        self,
+        tr: Transaction,
+        chunk: list[ParsedRecord],
+        poisoned: Mapping[tuple[str, int, int], tuple[str, str]],
+    ) -> _ChunkOutcome:
+        stored: dict[tuple[str, int], int | None] = {}
+        applier = TxnApplier(tr, delete_max_bytes=self.delete_max_bytes, clock=self.clock)
+        outcomes: list[str] = []
+        last: dict[tuple[str, int], int] = {}
+        consumed = 0
+        buffered = 0
+        for index, item in enumerate(chunk):
+            rec = item.record
+            tp = (rec.topic, rec.partition)
+            if tp not in stored:
+                stored[tp] = offsets.get_offset(tr, self.group, rec.topic, rec.partition)
+            done = stored[tp]
+            consumed = index + 1
+            if done is not None and rec.offset <= done:
+                outcomes.append(ALREADY_APPLIED)
+                continue
+            last[tp] = rec.offset
+            bad = poisoned.get(_where(item))
+            if bad is not None or item.frame is None:
+                error_type, reason = bad or ("validation", item.reason or "unparsed message")
+                deadletters.add_dead_letter(
+                    tr,
+                    topic=rec.topic,
+                    partition=rec.partition,
+                    offset=rec.offset,
+                    key=rec.key,
+                    value=rec.value,
+                    reason=reason,
+                    error_type=error_type,
+                    at=self.clock(),
+                )
+                outcomes.append(DEAD_LETTERED)
+                continue
+            try:
+                outcomes.append(applier.apply(item.frame, item.payload))
+            except (TransactionTooLarge, TransactionTooOld):
+                raise
+            except Exception as exc:
+                if _is_store_failure(exc):
+                    raise
+                raise _MessageFailedError(index, exc) from exc
+            # Sized by what is actually written (plus the buffered points' record sizes, written at
+            # flush): stop here once the transaction is big enough; the rest goes in the next one.
+            buffered += item.size
+            if index + 1 < len(chunk) and tr.approximate_size + buffered >= self.max_bytes:
+                break
+        try:
+            applier.flush()
+        except (TransactionTooLarge, TransactionTooOld):
+            raise
+        except Exception as exc:
+            if _is_store_failure(exc):
+                raise
+            raise _FlushFailedError(exc) from exc
+        for (topic, partition), off in last.items():
+            offsets.set_offset(tr, self.group, topic, partition, off)
+        covered = {tp: off for tp, off in last.items()}
+        for item in chunk[:consumed]:
+            tp = (item.record.topic, item.record.partition)
+            covered[tp] = max(covered.get(tp, -1), item.record.offset)
+        return _ChunkOutcome(
+            consumed, outcomes, list(applier.started_deletions), tr.approximate_size, covered
+        )
+
+
+def _where(item: ParsedRecord) -> tuple[str, int, int]:
+    return item.record.topic, item.record.partition, item.record.offset
+
+
+def _is_store_failure(exc: BaseException) -> bool:
+    """Errors of the store itself (not of the message): never dead-lettered, the batch is retried."""
+    from matyan_store.engine.errors import StoreError
+
+    return isinstance(exc, StoreError) and not isinstance(exc, LimitExceeded | KeyOutsideLegalRange)
