@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from api_fixtures import REST, ApiHarness, api, make_run
 
@@ -75,7 +76,7 @@ def test_runs_of_tag_and_rename_keeps_them(api: ApiHarness) -> None:
     make_run(api.engine, "r2")
     make_run(api.engine, "r3")
     for run_id in ("r1", "r2", "r3"):
-        api.engine.transact(lambda tr, run_id=run_id: runs.add_run_tag(tr, run_id, tag_id))
+        api.engine.transact(partial(runs.add_run_tag, run_id=run_id, tag_id=tag_id))
     api.engine.transact(lambda tr: runs.mark_pending_deletion(tr, "r3"))
     assert api.client.get(f"{T}/{tag_id}/").json()["run_count"] == 2
     body = api.client.get(f"{T}/{tag_id}/runs").json()
