@@ -1,16 +1,24 @@
-"""The JSON run routes (http-api.md §3.5-3.7, §3.9.5) gathered into one router under ``/runs``.
+"""The non-streaming run routes (http-api.md §3.5-3.7, §3.9.5) gathered into one router under ``/runs``.
 
-Streaming run routes (search, active, logs, artifacts downloads, custom objects) live elsewhere.
+The artifact downloads (raw bytes, a zip) are here too; the binary-codec streams (search, active,
+logs, custom objects) live elsewhere.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from matyan_api.routes import runs_info, runs_metrics_json, runs_notes, runs_tags, runs_update
+from matyan_api.routes import (
+    runs_artifacts,
+    runs_info,
+    runs_metrics_json,
+    runs_notes,
+    runs_tags,
+    runs_update,
+)
 
 __all__ = ["router"]
 
 router = APIRouter()
-for _part in (runs_update, runs_info, runs_tags, runs_notes, runs_metrics_json):
+for _part in (runs_update, runs_info, runs_tags, runs_notes, runs_metrics_json, runs_artifacts):
     router.include_router(_part.router)

@@ -17,7 +17,7 @@ from matyan_store.engine import ReadTransaction
 from matyan_store.runs import get_contexts, get_run_attrs
 from matyan_store.sequences import SeriesKey, SeriesSummary, list_run_series
 
-__all__ = ["artifacts_json", "json_safe", "router", "traces_json"]
+__all__ = ["artifact_refs", "artifacts_json", "json_safe", "router", "traces_json"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -81,25 +81,37 @@ def _blob_key(ref: Any) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
+def artifact_refs(blob_refs: Any) -> dict[str, dict[str, Any]]:
+    """The run's artifacts by path (sorted): ``{path: {"key", "content_type"}}`` from ``attrs["__blobs__"]``.
+
+    Custom-object blobs (``seq/...``) and entries without a blob key are left out.
+    """
+    if not isinstance(blob_refs, Mapping):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(p for p in blob_refs if isinstance(p, str)):
+        if path.startswith(_SEQ_BLOB_PREFIX):
+            continue
+        ref = blob_refs[path]
+        key = _blob_key(ref)
+        if key is None:
+            continue
+        content_type = ref.get("content_type")
+        out[path] = {"key": key, "content_type": content_type if isinstance(content_type, str) else None}
+    return out
+
+
 def artifacts_json(blob_refs: Any, blobs: BlobStore | None) -> list[dict[str, Any]]:
     """The info's ``artifacts``: ``[{name, path, uri}]`` from ``attrs["__blobs__"]``, by path.
 
-    Custom-object blobs (``seq/...``) and entries without a blob key are left out. ``uri`` is the
-    backend's display form (``s3://bucket/key``, ``gs://``, ``azure://``, ``file://``).
+    ``uri`` is the backend's display form (``s3://bucket/key``, ``gs://``, ``azure://``, ``file://``).
     """
-    if not isinstance(blob_refs, Mapping):
-        return []
     out: list[dict[str, Any]] = []
-    for path in sorted(str(p) for p in blob_refs):
-        if path.startswith(_SEQ_BLOB_PREFIX):
-            continue
-        key = _blob_key(blob_refs[path])
-        if key is None:
-            continue
-        uri = key  # a key the store would refuse still names the artifact: shown as recorded
+    for path, ref in artifact_refs(blob_refs).items():
+        uri = ref["key"]  # a key the store would refuse still names the artifact: shown as recorded
         if blobs is not None:
             with contextlib.suppress(BlobError):
-                uri = blobs.display_uri(key)
+                uri = blobs.display_uri(ref["key"])
         out.append({"name": path.rsplit("/", 1)[-1], "path": path, "uri": uri})
     return out
 
