@@ -1,0 +1,194 @@
+"""The ingest worker's Kafka loop: fetch a batch, apply it in store transactions, then the after-work.
+
+Offsets live in the store (see :mod:`.batching`): on start and on every partition assignment each
+partition is positioned after its stored offset, and committing to Kafka afterwards only saves a
+restarted consumer some skipped records. A SIGTERM (``stop`` set) lets the current batch finish and
+commit; stopping the consumer then leaves the group, so the partitions move on at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+from loguru import logger
+
+from matyan_store import offsets
+from matyan_store.engine.base import Engine
+from matyan_store.settings import Settings
+from matyan_workers import metrics
+from matyan_workers.ingest.batching import BatchResult, BatchRunner, Record
+from matyan_workers.ingest.deletions import drain_outbox
+from matyan_workers.kafka_config import WorkerSettings, consumer_kwargs, producer_kwargs
+from matyan_workers.tracing import worker_tracer
+
+__all__ = ["IngestWorker"]
+
+_STORE_RETRY_MAX_S = 10.0
+_OUTBOX_INTERVAL_S = 5.0
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
+    def __init__(self, worker: IngestWorker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        logger.info("partitions revoked: {}", sorted(f"{tp.topic}:{tp.partition}" for tp in revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self.worker.seek_to_stored(list(assigned))
+
+
+class IngestWorker:
+    """Consumes ``data-ingestion`` into the store; :meth:`run` until ``stop`` is set."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        worker: WorkerSettings | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.worker = worker or WorkerSettings()
+        self.group = self.worker.matyan_ingest_group_id
+        self.topic = settings.kafka_data_ingestion_topic
+        self.runner = BatchRunner(
+            engine,
+            self.group,
+            max_messages=settings.ingest_max_messages_per_txn,
+            max_bytes=settings.ingest_max_txn_bytes,
+            delete_max_bytes=self.worker.matyan_ingest_delete_max_bytes,
+        )
+        self.tracer = worker_tracer(settings, "matyan-ingest-worker")
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.alive = False
+        self._outbox_due = 0.0
+
+    async def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
+        """Position every assigned partition right after its last applied offset (if it has one)."""
+        if self.consumer is None or not assigned:
+            return
+        stored = await self.engine.aread(
+            lambda tr: {tp: offsets.get_offset(tr, self.group, tp.topic, tp.partition) for tp in assigned}
+        )
+        for tp, last in stored.items():
+            if last is not None:
+                self.consumer.seek(tp, last + 1)
+        logger.info(
+            "assigned {}",
+            {f"{tp.topic}:{tp.partition}": (None if o is None else o + 1) for tp, o in stored.items()},
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set; the batch in progress finishes and is committed first."""
+        self.consumer = AIOKafkaConsumer(**consumer_kwargs(self.settings, self.worker, self.group))
+        self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
+        self.producer = AIOKafkaProducer(**producer_kwargs(self.settings))
+        try:
+            await self.producer.start()
+            await self.consumer.start()
+            self.alive = True
+            logger.info("ingest worker consuming {} in group {}", self.topic, self.group)
+            await self._drain_outbox(force=True)
+            while not stop.is_set():
+                fetched = await self.consumer.getmany(
+                    timeout_ms=self.settings.ingest_batch_timeout_ms,
+                    max_records=self.settings.ingest_batch_size,
+                )
+                records = [
+                    Record(r.topic, r.partition, r.offset, r.key, r.value or b"")
+                    for tp_records in fetched.values()
+                    for r in tp_records
+                ]
+                if records:
+                    result = await self._apply(records, stop)
+                    if result is None:
+                        break
+                    await self._commit(result)
+                    await self._drain_outbox(force=bool(result.started_deletions))
+                else:
+                    await self._drain_outbox(force=False)
+        finally:
+            self.alive = False
+            await self._close()
+
+    async def _apply(self, records: list[Record], stop: asyncio.Event) -> BatchResult | None:
+        metrics.INGESTION_CONSUMED.inc(len(records))
+        metrics.INGESTION_BATCH_SIZE.observe(len(records))
+        delay = 0.2
+        while True:
+            started = time.perf_counter()
+            try:
+                with self.tracer.start_as_current_span("ingest.batch") as span:
+                    span.set_attribute("messaging.batch.message_count", len(records))
+                    result = await asyncio.to_thread(self.runner.run, records)
+                    span.set_attribute("matyan.dead_letters", result.dead_letters)
+            except Exception as exc:
+                # The store itself failed (not a message): nothing was applied past the last commit.
+                logger.error("store unavailable while applying a batch ({}); retrying in {:.1f}s", exc, delay)
+                if stop.is_set():
+                    return None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _STORE_RETRY_MAX_S)
+                continue
+            metrics.INGESTION_BATCH_DURATION.observe(time.perf_counter() - started)
+            for message_type, n in result.processed.items():
+                metrics.INGESTION_PROCESSED.labels(message_type=message_type).inc(n)
+            for error_type, n in result.errors.items():
+                metrics.INGESTION_ERRORS.labels(error_type=error_type).inc(n)
+            for size in result.txn_bytes:
+                metrics.INGESTION_TXN_BYTES.observe(size)
+            if result.retries:
+                metrics.INGESTION_FDB_RETRIES.inc(result.retries)
+            return result
+
+    async def _commit(self, result: BatchResult) -> None:
+        """Tell Kafka too (an optimisation: the store's offsets are what counts)."""
+        assert self.consumer is not None
+        assignment = self.consumer.assignment()
+        positions = {
+            TopicPartition(topic, partition): OffsetAndMetadata(offset + 1, "")
+            for (topic, partition), offset in result.last_offsets.items()
+            if TopicPartition(topic, partition) in assignment
+        }
+        if not positions:
+            return
+        try:
+            await self.consumer.commit(positions)
+        except Exception as exc:
+            logger.debug("kafka commit skipped ({}); the store holds the offsets", exc)
+
+    async def _drain_outbox(self, *, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now < self._outbox_due:
+            return
+        self._outbox_due = now + _OUTBOX_INTERVAL_S
+        producer = self.producer
+        if producer is None:
+            return
+        topic = self.settings.kafka_control_events_topic
+
+        async def publish(value: bytes) -> None:
+            await producer.send_and_wait(topic, value)
+
+        try:
+            await drain_outbox(self.engine, publish, max_bytes=self.worker.matyan_ingest_delete_max_bytes)
+        except Exception as exc:
+            logger.warning("finishing deletions failed ({}); retried later", exc)
+
+    async def _close(self) -> None:
+        if self.consumer is not None:
+            try:
+                await self.consumer.stop()
+            except Exception as exc:
+                logger.warning("stopping the consumer: {}", exc)
+        if self.producer is not None:
+            try:
+                await self.producer.stop()
+            except Exception as exc:
+                logger.warning("stopping the producer: {}", exc)
