@@ -1,0 +1,96 @@
+"""Building query views from the store (one read transaction, no evaluation here)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from matyan_api.query.views import RunView, SequenceView, TraceInfo
+from matyan_store import entities, runs, sequences
+from matyan_store.engine.base import ReadTransaction
+
+__all__ = [
+    "NON_METRIC_DTYPES",
+    "is_metric_dtype",
+    "load_run_view",
+    "load_trace_infos",
+    "sequence_views",
+]
+
+# Sequence dtypes that are not metrics: run search and metric search leave them out.
+NON_METRIC_DTYPES: Final = frozenset(
+    {
+        "image",
+        "images",
+        "text",
+        "texts",
+        "distribution",
+        "distributions",
+        "audio",
+        "audios",
+        "figure",
+        "figures",
+        "logs",
+        "log_records",
+    }
+)
+
+
+def is_metric_dtype(dtype: str) -> bool:
+    """Whether a sequence of this dtype is a metric (numbers over steps)."""
+    return dtype not in NON_METRIC_DTYPES
+
+
+def load_trace_infos(tr: ReadTransaction, run_id: str) -> list[TraceInfo]:
+    """Every sequence summary of the run as :class:`TraceInfo`, ordered by (context id, name)."""
+    contexts = runs.get_contexts(tr, run_id)
+    infos = []
+    for key, summary in sequences.list_run_series(tr, run_id):
+        infos.append(
+            TraceInfo(
+                name=key.name,
+                context=contexts.get(key.context_id, {}),
+                dtype=summary.dtype,
+                last=summary.last_value,
+                last_step=summary.last_step,
+                first_step=summary.first_step,
+                min=summary.min,
+                max=summary.max,
+                count=summary.count,
+            )
+        )
+    return infos
+
+
+def load_run_view(tr: ReadTransaction, run_id: str, *, with_traces: bool = False) -> RunView | None:
+    """The run as a query sees it; ``None`` if it is missing or pending deletion.
+
+    ``with_traces`` also reads the sequence summaries (for ``run.metrics[...]``); otherwise
+    ``run.metrics`` is empty.
+    """
+    meta = runs.get_run(tr, run_id)
+    if meta is None:
+        return None
+    attrs = runs.get_run_attrs(tr, run_id)
+    tag_names = []
+    for tag_id in runs.get_run_tag_ids(tr, run_id):
+        tag = entities.get_tag(tr, tag_id)
+        if tag is not None:
+            tag_names.append(tag.name)
+    experiment = None
+    if meta.experiment_id is not None:
+        found = entities.get_experiment(tr, meta.experiment_id)
+        experiment = found.name if found is not None else None
+    traces = load_trace_infos(tr, run_id) if with_traces else []
+    return RunView(
+        run_id,
+        meta.to_dict(),
+        attrs if isinstance(attrs, dict) else {},
+        tag_names,
+        experiment,
+        traces,
+    )
+
+
+def sequence_views(run: RunView, infos: list[TraceInfo], *, metrics_only: bool = True) -> list[SequenceView]:
+    """Views of the run's sequences (only metric dtypes unless ``metrics_only`` is False)."""
+    return [SequenceView(info, run) for info in infos if not metrics_only or is_metric_dtype(info.dtype)]
