@@ -381,6 +381,8 @@ def _next_extremes(
     """
     touched = combine_summaries(put)
     if old is None or old.count == sum(e.summary.count for e in removed):
+        if not touched.kind.numeric:  # object blocks among numeric ones: no order for the series
+            return touched.kind, None, None
         return touched.kind, touched.min_point, touched.max_point
     old_kind = _kind_of(old.value_kind)
     if old_kind is ValueKind.OBJECT and any(e.summary.kind is ValueKind.OBJECT for e in removed):
