@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,9 @@ def open_at(place: Place) -> Iterator[Engine]:
 
 def blob_store(place: Place) -> SyncBlobStore:
     """The place's local blob store."""
-    return open_sync_blob_store(BlobSettings.from_values(blob_backend_type="local", blob_local_dir=str(place.blobs)))
+    return open_sync_blob_store(
+        BlobSettings.from_values(blob_backend_type="local", blob_local_dir=str(place.blobs))
+    )
 
 
 EXP_ID = "11111111-1111-4111-8111-111111111111"
@@ -73,13 +76,17 @@ def populate(engine: Engine) -> None:
         entities.create_experiment(tr, "exp-a", "first", experiment_id=EXP_ID, created_at=CREATED - 100)
         entities.create_tag(tr, "t1", "#ff0000", "a tag", tag_id=TAG_ID, created_at=CREATED - 50)
         entities.create_dashboard(tr, "dash", "d", "app-1", dashboard_id="dash-1", created_at=CREATED)
-        entities.create_dashboard_app(tr, "metrics", {"q": [1, 2]}, "dash-1", app_id="app-1", created_at=CREATED)
+        entities.create_dashboard_app(
+            tr, "metrics", {"q": [1, 2]}, "dash-1", app_id="app-1", created_at=CREATED
+        )
         entities.create_report(tr, "rep", "# md", "r", report_id="rep-1", created_at=CREATED)
         entities.create_note(tr, content="on run", run_id="r1", note_id="note-1", created_at=CREATED)
         entities.create_note(tr, content="on exp", experiment_id=EXP_ID, note_id="note-2", created_at=CREATED)
         entities.set_project(tr, name="proj", description="desc")
         entities.set_pinned_sequences(tr, [{"name": "loss"}])
-        runs.create_run(tr, "r1", name="first run", description="d1", experiment_id=EXP_ID, created_at=CREATED)
+        runs.create_run(
+            tr, "r1", name="first run", description="d1", experiment_id=EXP_ID, created_at=CREATED
+        )
         runs.create_run(tr, "r2", created_at=CREATED + 10, client_start_ts=CREATED + 9)
         runs.add_run_tag(tr, "r1", TAG_ID)
         runs.set_run_attrs(
@@ -112,8 +119,13 @@ def populate(engine: Engine) -> None:
             [
                 Point(
                     s,
-                    {"type": "distribution", "bin_count": 3, "range": [0.0, 1.0], "dtype": "float64",
-                     "data": bytes(range(s, s + 24))},
+                    {
+                        "type": "distribution",
+                        "bin_count": 3,
+                        "range": [0.0, 1.0],
+                        "dtype": "float64",
+                        "data": bytes(range(s, s + 24)),
+                    },
                     None,
                     CREATED + s,
                 )
@@ -123,7 +135,20 @@ def populate(engine: Engine) -> None:
         (
             SeriesKey("r1", 0, "img"),
             "image",
-            [Point(0, [{"type": "image", "s3_key": "r1/seq/img/0.png", "width": 2, "height": 2, "format": "png"}])],
+            [
+                Point(
+                    0,
+                    [
+                        {
+                            "type": "image",
+                            "s3_key": "r1/seq/img/0.png",
+                            "width": 2,
+                            "height": 2,
+                            "format": "png",
+                        }
+                    ],
+                )
+            ],
         ),
         (SeriesKey("r1", 0, "txt"), "text", [Point(3, {"type": "text", "data": "hello"})]),
         (SeriesKey("r2", 0, "acc"), "float", [Point(i, float(i) / 10) for i in range(100)]),
@@ -133,15 +158,27 @@ def populate(engine: Engine) -> None:
         new = sequences.write_points(tr, key, points, dtype)
         indexes.index_trace(tr, key.run_id, key.name)
         indexes.index_series_stats(
-            tr, key.run_id, key.name, key.context_id, None, {"last": new.last_value, "min": new.min, "max": new.max}
+            tr,
+            key.run_id,
+            key.name,
+            key.context_id,
+            None,
+            {"last": new.last_value, "min": new.min, "max": new.max},
         )
 
     for key, dtype, points in series:
-        engine.transact(lambda tr, k=key, d=dtype, p=points: write(tr, k, d, p))
+        engine.transact(partial(write, key=key, dtype=dtype, points=points))
 
     def finish(tr: Transaction) -> None:
-        runs.update_run(tr, "r1", archived=True, active=False, finalized_at=CREATED + 3000, duration=3000.0,
-                        updated_at=CREATED + 3000)
+        runs.update_run(
+            tr,
+            "r1",
+            archived=True,
+            active=False,
+            finalized_at=CREATED + 3000,
+            duration=3000.0,
+            updated_at=CREATED + 3000,
+        )
 
     engine.transact(finish)
 

@@ -20,9 +20,9 @@ from ops_store_fixtures import (
 )
 
 from matyan_models import BackupManifest
+from matyan_ops.ops_commands import backup_command, restore_command
 from matyan_store import runs, tombstones
 from matyan_store.reindex import check_indexes
-from matyan_ops.ops_commands import backup_command, restore_command
 
 
 @pytest.fixture
@@ -54,7 +54,12 @@ def test_round_trip_is_lossless(
     assert sorted(manifest.run_hashes) == ["r1", "r2"]
     assert manifest.validate(backup_dir) == []
     assert manifest.entity_counts == {
-        "experiment": 1, "tag": 1, "dashboard": 1, "dashboard_app": 1, "report": 1, "note": 2
+        "experiment": 1,
+        "tag": 1,
+        "dashboard": 1,
+        "dashboard_app": 1,
+        "report": 1,
+        "note": 2,
     }
     assert manifest.blob_count == 2
     # v1 keeps bytes as hex strings; our extra paths say where they were.

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 from ops_store_fixtures import Place, blob_store, key_count, make_place, open_at, populate, snapshot
 
-from matyan_store import indexes, locks, runs, sequences, tombstones
-from matyan_store.engine import Transaction
-from matyan_store.sequences import Point, SeriesKey
 from matyan_ops import cleanup_jobs
 from matyan_ops.job_lock import JobLock, LockBusy
 from matyan_ops.ops_commands import (
@@ -21,6 +19,9 @@ from matyan_ops.ops_commands import (
     finish_stale_command,
     reindex_command,
 )
+from matyan_store import indexes, locks, runs, sequences, tombstones
+from matyan_store.engine import Transaction
+from matyan_store.sequences import Point, SeriesKey
 
 HOUR = 3600.0
 
@@ -61,7 +62,9 @@ def test_reindex_verify_only_finds_planted_entry_and_reindex_fixes_it(
         assert [r for _, r in engine.read(lambda tr: list(indexes.iter_created_at(tr)))] == ["r1", "r2"]
 
 
-def test_finish_stale_uses_last_activity_not_creation(place: Place, capsys: pytest.CaptureFixture[str]) -> None:
+def test_finish_stale_uses_last_activity_not_creation(
+    place: Place, capsys: pytest.CaptureFixture[str]
+) -> None:
     now = time.time()
     with open_at(place) as engine:
 
@@ -84,8 +87,11 @@ def test_finish_stale_uses_last_activity_not_creation(place: Place, capsys: pyte
     with open_at(place) as engine:
         r2 = engine.read(lambda tr: runs.get_run(tr, "r2"))
         r3 = engine.read(lambda tr: runs.get_run(tr, "r3"))
-        assert r2 is not None and not r2.active and r2.finalized_at is not None
-        assert r3 is not None and r3.active
+        assert r2 is not None
+        assert not r2.active
+        assert r2.finalized_at is not None
+        assert r3 is not None
+        assert r3.active
         assert engine.read(lambda tr: indexes.lookup(tr, "active", True)) == ["r3"]
 
 
@@ -93,7 +99,7 @@ def _tombstone(place: Place, ages_h: dict[str, float]) -> None:
     now = time.time()
     with open_at(place) as engine:
         for run_id, age in ages_h.items():
-            engine.transact(lambda tr, r=run_id, a=age: tombstones.mark_deleted(tr, r, now - a * HOUR))
+            engine.transact(partial(tombstones.mark_deleted, run_id=run_id, at=now - age * HOUR))
 
 
 def test_cleanup_tombstones_clears_only_old_ones(place: Place, capsys: pytest.CaptureFixture[str]) -> None:
@@ -114,7 +120,9 @@ def test_cleanup_tombstones_clears_only_old_ones(place: Place, capsys: pytest.Ca
 def test_a_held_lock_stops_a_second_cleanup(place: Place, capsys: pytest.CaptureFixture[str]) -> None:
     _tombstone(place, {"old1": 500})
     with open_at(place) as engine:
-        assert engine.transact(lambda tr: locks.try_acquire(tr, cleanup_jobs.TOMBSTONE_LOCK, 600, "other-host"))
+        assert engine.transact(
+            lambda tr: locks.try_acquire(tr, cleanup_jobs.TOMBSTONE_LOCK, 600, "other-host")
+        )
     capsys.readouterr()
     assert cleanup_tombstones_command(lock_ttl_seconds=60) == 1
     assert "Could not acquire lock" in capsys.readouterr().err

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from ops_store_fixtures import blob_store, make_place, open_at
 
+from matyan_ops.ops_commands import restore_command
 from matyan_store import entities, runs, sequences
 from matyan_store.reindex import check_indexes
 from matyan_store.sequences import SeriesKey
-from matyan_ops.ops_commands import restore_command
 
 EXP = "6f1d1a86-3a43-4f4e-9b8e-5b0d7f2f0a01"
 TAG = "0c4e2d39-8d7b-4a39-bb7e-1f4f7a3f8e02"
@@ -43,23 +43,71 @@ def write_reference_backup(root: Path) -> Path:
     }
     (backup / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     lines = [
-        {"entity_type": "experiment", "data": {"id": EXP, "name": "ref-exp", "description": "x",
-                                               "is_archived": False, "run_count": 1, "created_at": 1.7e9,
-                                               "updated_at": 1.7e9}},
-        {"entity_type": "tag", "data": {"id": TAG, "name": "ref-tag", "color": "#00f", "description": "",
-                                        "is_archived": False, "run_count": 1, "created_at": 1.7e9,
-                                        "updated_at": 1.7e9}},
-        {"entity_type": "note", "data": {"id": "n-1", "content": "hi", "run_hash": "integration-0123456789ab",
-                                         "created_at": 1.7e9, "updated_at": 1.7e9}},
-        {"entity_type": "dashboard", "data": {"id": "d-1", "name": "dash", "description": "", "is_archived": True,
-                                              "created_at": 1.7e9, "updated_at": 1.7e9}},
+        {
+            "entity_type": "experiment",
+            "data": {
+                "id": EXP,
+                "name": "ref-exp",
+                "description": "x",
+                "is_archived": False,
+                "run_count": 1,
+                "created_at": 1.7e9,
+                "updated_at": 1.7e9,
+            },
+        },
+        {
+            "entity_type": "tag",
+            "data": {
+                "id": TAG,
+                "name": "ref-tag",
+                "color": "#00f",
+                "description": "",
+                "is_archived": False,
+                "run_count": 1,
+                "created_at": 1.7e9,
+                "updated_at": 1.7e9,
+            },
+        },
+        {
+            "entity_type": "note",
+            "data": {
+                "id": "n-1",
+                "content": "hi",
+                "run_hash": "integration-0123456789ab",
+                "created_at": 1.7e9,
+                "updated_at": 1.7e9,
+            },
+        },
+        {
+            "entity_type": "dashboard",
+            "data": {
+                "id": "d-1",
+                "name": "dash",
+                "description": "",
+                "is_archived": True,
+                "created_at": 1.7e9,
+                "updated_at": 1.7e9,
+            },
+        },
     ]
     (backup / "entities.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    run = {"name": "Run: ref", "description": "", "created_at": 1_650_000_000.25, "updated_at": 1_650_000_100.0,
-           "finalized_at": 1_650_000_100.0, "is_archived": False, "active": False, "experiment_id": EXP,
-           "client_start_ts": None, "duration": 99.75}
+    run = {
+        "name": "Run: ref",
+        "description": "",
+        "created_at": 1_650_000_000.25,
+        "updated_at": 1_650_000_100.0,
+        "finalized_at": 1_650_000_100.0,
+        "is_archived": False,
+        "active": False,
+        "experiment_id": EXP,
+        "client_start_ts": None,
+        "duration": 99.75,
+    }
     (run_dir / "run.json").write_text(json.dumps(run))
-    attrs = {"hparams": {"lr": 0.01, "layers": 4}, "__blobs__": {"images/a.png": {"s3_key": "x", "content_type": "image/png"}}}
+    attrs = {
+        "hparams": {"lr": 0.01, "layers": 4},
+        "__blobs__": {"images/a.png": {"s3_key": "x", "content_type": "image/png"}},
+    }
     (run_dir / "attrs.json").write_text(json.dumps(attrs))
     traces = [
         {"name": "loss", "context_id": _ctx_id(), "dtype": "float", "last": 0.5, "last_step": 2},
@@ -72,9 +120,18 @@ def write_reference_backup(root: Path) -> Path:
         {"ctx_id": _ctx_id(), "name": "loss", "step": 0, "value": 2.0, "epoch": 0, "time": 1_650_000_001.0},
         {"ctx_id": _ctx_id(), "name": "loss", "step": 1, "value": 1.0, "time": 1_650_000_002.0},
         {"ctx_id": _ctx_id(), "name": "loss", "step": 2, "value": 0.5},
-        {"ctx_id": 0, "name": "weights", "step": 1, "value": {"type": "distribution", "bin_count": 3,
-                                                              "range": [0, 1], "dtype": "float64",
-                                                              "data": data.hex()}},
+        {
+            "ctx_id": 0,
+            "name": "weights",
+            "step": 1,
+            "value": {
+                "type": "distribution",
+                "bin_count": 3,
+                "range": [0, 1],
+                "dtype": "float64",
+                "data": data.hex(),
+            },
+        },
     ]
     (run_dir / "sequences.jsonl").write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in seq))
     (run_dir / "blobs" / "images" / "a.png").write_bytes(b"png")
@@ -96,13 +153,17 @@ def test_reference_backup_restores_with_ids_created_at_and_bytes(
         assert meta.experiment_id == EXP  # decision: experiments keep their ids
         assert (meta.active, meta.archived, meta.duration) == (False, False, 99.75)
         exp = engine.read(lambda tr: entities.get_experiment(tr, EXP))
-        assert exp is not None and exp.run_count == 1
+        assert exp is not None
+        assert exp.run_count == 1
         tag = engine.read(lambda tr: entities.get_tag(tr, TAG))
-        assert tag is not None and tag.color == "#00f"
+        assert tag is not None
+        assert tag.color == "#00f"
         note = engine.read(lambda tr: entities.get_note(tr, "n-1"))
-        assert note is not None and note.run_id == run_id
+        assert note is not None
+        assert note.run_id == run_id
         dash = engine.read(lambda tr: entities.get_dashboard(tr, "d-1"))
-        assert dash is not None and dash.archived
+        assert dash is not None
+        assert dash.archived
         loss = engine.read(lambda tr: sequences.read_range(tr, SeriesKey(run_id, _ctx_id(), "loss")))
         assert list(loss.values) == [2.0, 1.0, 0.5]
         assert list(loss.epochs) == [0, None, None]
@@ -112,7 +173,10 @@ def test_reference_backup_restores_with_ids_created_at_and_bytes(
         series = dict(engine.read(lambda tr: sequences.list_run_series(tr, run_id)))
         assert series[SeriesKey(run_id, 0, "weights")].dtype == "distribution"
         assert engine.read(lambda tr: runs.get_contexts(tr, run_id))[_ctx_id()] == CTX
-        assert engine.read(lambda tr: runs.get_run_attrs(tr, run_id, ("hparams",))) == {"lr": 0.01, "layers": 4}
+        assert engine.read(lambda tr: runs.get_run_attrs(tr, run_id, ("hparams",))) == {
+            "lr": 0.01,
+            "layers": 4,
+        }
         assert check_indexes(engine).clean
     store = blob_store(place)
     assert store.get(f"{run_id}/images/a.png") == b"png"
@@ -128,7 +192,8 @@ def test_existing_experiment_name_maps_the_backup_id(tmp_path: Path, monkeypatch
     assert restore_command(backup, skip_blobs=True) == 0
     with open_at(place) as engine:
         meta = engine.read(lambda tr: runs.get_run(tr, "integration-0123456789ab"))
-        assert meta is not None and meta.experiment_id == existing.id
+        assert meta is not None
+        assert meta.experiment_id == existing.id
         assert engine.read(lambda tr: entities.get_experiment(tr, EXP)) is None
         assert engine.read(lambda tr: entities.get_experiment(tr, existing.id)).run_count == 1  # type: ignore[union-attr]
     assert list(place.blobs.iterdir()) == []
