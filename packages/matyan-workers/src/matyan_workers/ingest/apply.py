@@ -45,6 +45,7 @@ from matyan_models.ingestion import (
 from matyan_store import entities, indexes, runs, sequences, tombstones
 from matyan_store.engine.base import Transaction
 from matyan_store.sequences import Point, SeriesKey, SeriesSummary
+from matyan_store.series import normalize_point
 from matyan_workers.ingest import outbox
 
 __all__ = [
@@ -207,7 +208,8 @@ class TxnApplier:
         buf = self._buffer(key, dtype)
         if step is None:
             step = buf.last_step + 1
-        buf.points.append(Point(step, value, epoch, self.clock()))
+        # Validated now, so a bad step or epoch fails its own message rather than the flush.
+        buf.points.append(normalize_point(Point(step, value, epoch, self.clock())))
         buf.last_step = max(buf.last_step, step)
 
     def flush(self, run_id: str | None = None) -> None:
