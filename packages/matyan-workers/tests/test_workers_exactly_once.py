@@ -40,10 +40,10 @@ def test_sigkill_restarts_apply_every_message_exactly_once(
             proc = process_runner.start("ingest", [MATYAN_BACKEND, "ingest-worker"], env=env)
             target = before + int(len(part) * rng.uniform(0.1, 0.7))
             wait_for(
-                lambda: progress(engine, group, data_topic) >= target,
+                lambda: progress(engine, group, data_topic) >= target,  # noqa: B023 (used in this iteration)
                 90,
                 "progress before a kill",
-                0.01,  # noqa: B023 (called within this iteration)
+                0.01,
             )
             proc._signal(signal.SIGKILL)
             wait_for(lambda: not proc.alive(), 10, "the killed worker to exit")  # noqa: B023 (called within this iteration)
