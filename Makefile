@@ -10,6 +10,8 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 RUN_DIR ?= $(CURDIR)/.run
 
+include infra/Makefile.infra
+
 .PHONY: help setup run test lint typecheck unit services-up services-down bench clean
 
 help: ## list the targets

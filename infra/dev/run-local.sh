@@ -70,10 +70,26 @@ export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$kafka_port"
 export KAFKA_DATA_INGESTION_TOPIC=data-ingestion
 export KAFKA_CONTROL_EVENTS_TOPIC=control-events
 
-# (API and workers go here, e.g. start_process api "$UV" run --frozen matyan-backend start ...)
+# Embedded defaults: LMDB store and local blobs under one data directory, kept between runs.
+export MATYAN_DATA_DIR="${MATYAN_DATA_DIR:-$repo/.matyan-data}"
+export MATYAN_STORE_ENGINE="${MATYAN_STORE_ENGINE:-lmdb}"
+export BLOB_BACKEND_TYPE="${BLOB_BACKEND_TYPE:-local}"
+mkdir -p "$MATYAN_DATA_DIR"
+api_port="${MATYAN_DEV_API_PORT:-53800}"
+METRICS_PORT="${MATYAN_DEV_INGEST_METRICS_PORT:-9101}" start_process ingest-worker "$UV" run --frozen matyan-backend ingest-worker
+METRICS_PORT="${MATYAN_DEV_CONTROL_METRICS_PORT:-9102}" start_process control-worker "$UV" run --frozen matyan-backend control-worker
+start_process api "$UV" run --frozen matyan-backend start --host 127.0.0.1 --port "$api_port"
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$api_port/health/live/" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+curl -fsS "http://127.0.0.1:$api_port/health/live/" >/dev/null 2>&1 || { echo "run-local: the API did not come up; see $RUN_DIR/api.log" >&2; tail -20 "$RUN_DIR/api.log" >&2; exit 1; }
 
 cat <<INFO
 run-local: up. Run directory: $RUN_DIR
+  Matyan API: http://127.0.0.1:$api_port/api/v1/rest/  (health: /health/ready/, docs: /docs)
+  Data (LMDB store and local blobs): $MATYAN_DATA_DIR
+  ingest-worker metrics: http://127.0.0.1:${MATYAN_DEV_INGEST_METRICS_PORT:-9101}/metrics  control-worker: ${MATYAN_DEV_CONTROL_METRICS_PORT:-9102}
   Kafka broker (tansu, in-memory): $KAFKA_BOOTSTRAP_SERVERS
     topics: $KAFKA_DATA_INGESTION_TOPIC ($kafka_partitions partitions), $KAFKA_CONTROL_EVENTS_TOPIC (1)
     record: $kafka_record
