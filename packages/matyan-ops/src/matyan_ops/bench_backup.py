@@ -1,0 +1,80 @@
+"""Backup and restore throughput on a generated store: ``python -m matyan_ops.bench_backup [points]``.
+
+Writes ``points`` float points (with epochs and timestamps) over 10 runs of 4 series into a fresh
+LMDB store, backs it up (no blobs), restores it into a second fresh store and prints points/s and
+MB/s (MB of sequences.jsonl) for each direction.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+from matyan_ops.backup_job import BackupFilters, run_backup
+from matyan_ops.restore_job import RestoreOptions, run_restore
+from matyan_store import runs, sequences
+from matyan_store.engine import Engine, open_engine
+from matyan_store.sequences import Point, SeriesKey
+
+RUNS = 10
+SERIES = 4
+WRITE_CHUNK = 20_000
+
+
+def _fill(engine: Engine, total: int) -> None:
+    per_series = total // (RUNS * SERIES)
+    for r in range(RUNS):
+        run_id = f"bench-{r}"
+        engine.transact(partial(runs.create_run, run_id=run_id))
+        for s in range(SERIES):
+            key = SeriesKey(run_id, 0, f"metric-{s}")
+            for start in range(0, per_series, WRITE_CHUNK):
+                pts = [
+                    Point(i, math.sin(i / 100.0) + s, i // 1000, 1.7e9 + i * 0.01)
+                    for i in range(start, min(per_series, start + WRITE_CHUNK))
+                ]
+                engine.transact(partial(sequences.write_points, key=key, points=pts, dtype="float"))
+
+
+def main(total: int = 1_000_000) -> None:
+    """Run the benchmark and print its figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        url = f"lmdb://{root / 'a'}?sync=false&map_size={4 << 30}"
+        with open_engine(url) as engine:
+            _fill(engine, total)
+            began = time.perf_counter()
+            result = run_backup(
+                engine,
+                root / "out",
+                BackupFilters(),
+                {},
+                blobs=None,
+                compress_output=False,
+                say=lambda _s: None,
+            )
+            backup_s = time.perf_counter() - began
+        backup_dir = Path(result.path)
+        size = sum(p.stat().st_size for p in backup_dir.rglob("sequences.jsonl"))
+        with open_engine(f"lmdb://{root / 'b'}?sync=false&map_size={4 << 30}") as engine:
+            began = time.perf_counter()
+            restored = run_restore(
+                engine, backup_dir, RestoreOptions(), blobs=None, say=lambda _s: None, say_error=print
+            )
+            restore_s = time.perf_counter() - began
+        mb = size / 1e6
+        print(f"points: {result.points}  sequences.jsonl: {mb:.1f} MB")
+        print(
+            f"backup:  {backup_s:.2f} s  {result.points / backup_s:,.0f} points/s  {mb / backup_s:.1f} MB/s"
+        )
+        print(
+            f"restore: {restore_s:.2f} s  {restored.points / restore_s:,.0f} points/s  {mb / restore_s:.1f} MB/s"
+        )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
