@@ -53,8 +53,11 @@ def test_any_non_empty_id_round_trips(lmdb_engine: Engine) -> None:
         "integration-ab12",
         "ü ran",
     ]
-    for run_id in ids:
-        lmdb_engine.transact(lambda tr, r=run_id: runs.create_run(tr, r))
+    def create_all(tr: Transaction) -> None:
+        for run_id in ids:
+            runs.create_run(tr, run_id)
+
+    lmdb_engine.transact(create_all)
     assert [m.run_id for m in lmdb_engine.read(lambda tr: runs.get_runs(tr, ids)) if m] == ids
     assert lmdb_engine.read(lambda tr: sorted(runs.iter_run_ids(tr))) == sorted(ids)
     with pytest.raises(ValueError, match="non-empty"):
