@@ -71,9 +71,8 @@ def main(total: int = 1_000_000) -> None:
         print(
             f"backup:  {backup_s:.2f} s  {result.points / backup_s:,.0f} points/s  {mb / backup_s:.1f} MB/s"
         )
-        print(
-            f"restore: {restore_s:.2f} s  {restored.points / restore_s:,.0f} points/s  {mb / restore_s:.1f} MB/s"
-        )
+        rate = restored.points / restore_s
+        print(f"restore: {restore_s:.2f} s  {rate:,.0f} points/s  {mb / restore_s:.1f} MB/s")
 
 
 if __name__ == "__main__":
