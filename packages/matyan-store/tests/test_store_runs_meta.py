@@ -53,6 +53,7 @@ def test_any_non_empty_id_round_trips(lmdb_engine: Engine) -> None:
         "integration-ab12",
         "ü ran",
     ]
+
     def create_all(tr: Transaction) -> None:
         for run_id in ids:
             runs.create_run(tr, run_id)
@@ -158,3 +159,63 @@ def test_detach_experiment_and_tag(lmdb_engine: Engine) -> None:
     assert lmdb_engine.read(lambda tr: runs.get_run(tr, "r1")).experiment_id is None  # type: ignore[union-attr]
     assert lmdb_engine.read(lambda tr: runs.get_run_tag_ids(tr, "r2")) == []
     assert check_indexes(lmdb_engine).clean
+
+
+def test_bounded_delete_leaves_only_a_tombstone(lmdb_engine: Engine) -> None:
+    from matyan_store import sequences, tombstones
+    from matyan_store.series import Point
+
+    tag = _tag(lmdb_engine, "t")
+
+    def setup(tr: Transaction) -> None:
+        runs.create_run(tr, "big")
+        runs.add_run_tag(tr, "big", tag)
+        runs.set_run_attrs(tr, "big", (), {"hparams": {"lr": 0.1}})
+        ctx = runs.set_context(tr, "big", {"subset": "train"})
+        for name in ("loss", "acc"):
+            key = sequences.SeriesKey("big", ctx, name)
+            sequences.write_points(tr, key, [Point(i, float(i), None, None) for i in range(20_000)], "float")
+            indexes.index_trace(tr, "big", name)
+
+    lmdb_engine.transact(setup)
+    lmdb_engine.transact(lambda tr: runs.create_run(tr, "kept"))
+    calls = 0
+    while not lmdb_engine.transact(lambda tr: runs.delete_run_data(tr, "big", max_bytes=2_000, now=42.0)):
+        calls += 1
+        assert calls < 10_000
+    assert calls >= 1  # the run needed more than one bounded transaction
+    assert lmdb_engine.read(lambda tr: runs.get_run(tr, "big", include_pending=True)) is None
+    assert lmdb_engine.read(lambda tr: sequences.list_run_series(tr, "big")) == []
+    assert lmdb_engine.read(lambda tr: tombstones.deleted_at(tr, "big")) == 42.0
+    assert lmdb_engine.read(lambda tr: list(runs.iter_run_ids(tr))) == ["kept"]
+    assert lmdb_engine.read(lambda tr: entities.get_tag(tr, tag)).run_count == 0  # type: ignore[union-attr]
+    assert check_indexes(lmdb_engine).clean
+
+
+def test_reindex_reports_and_repairs_planted_damage(lmdb_engine: Engine) -> None:
+    tag = _tag(lmdb_engine, "t")
+
+    def setup(tr: Transaction) -> None:
+        runs.create_run(tr, "r1", created_at=5.0)
+        runs.add_run_tag(tr, "r1", tag)
+        runs.set_run_attrs(tr, "r1", ("hparams",), {"lr": 0.5})
+
+    lmdb_engine.transact(setup)
+
+    def damage(tr: Transaction) -> None:
+        indexes.set_index_entry(tr, "hparam", ("lr", 2, 0.5), "r1", present=False)
+        indexes.set_index_entry(tr, "archived", (True,), "ghost", present=True)
+        tr.set(indexes.IDX.pack(("trace", "orphan", "r1")), b"")
+        entities.adjust_tag_run_count(tr, tag, +3)
+
+    lmdb_engine.transact(damage)
+    report = check_indexes(lmdb_engine)
+    assert (report.missing_entries, report.extra_entries, report.orphan_entries) == (1, 1, 1)
+    assert report.run_count_fixes == 1
+    assert not report.clean
+    assert lmdb_engine.read(lambda tr: indexes.lookup_hparam_eq(tr, "lr", 0.5)) == []  # verify wrote nothing
+    fixed = check_indexes(lmdb_engine, fix=True, page=1)
+    assert fixed.fixed
+    assert check_indexes(lmdb_engine).clean
+    assert lmdb_engine.read(lambda tr: indexes.lookup_hparam_eq(tr, "lr", 0.5)) == ["r1"]
+    assert lmdb_engine.read(lambda tr: entities.get_tag(tr, tag)).run_count == 1  # type: ignore[union-attr]
