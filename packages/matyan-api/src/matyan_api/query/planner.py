@@ -19,8 +19,10 @@ the right (``"x" in run.tags`` is the one reversed form):
 ==============================================  =====================================================
 
 Everything else is unindexed. AND intersects its indexed children (exact only if every child is
-indexed and exact); OR needs every child indexed and exact and takes the union. Candidates come out in
-creation order (runs the index does not know, like an unchecked ``run.hash``, last, by id).
+indexed and exact); OR needs every child indexed and exact and takes the union, which is exact unless a
+child that can raise (an hparam test) precedes another: any exception makes the whole query False.
+Candidates come out in creation order (runs the index does not know, like an unchecked ``run.hash``,
+last, by id).
 """
 
 from __future__ import annotations
@@ -71,10 +73,13 @@ class _Part:
     exact: bool
     names: frozenset[str] | None
     sequence: bool  # depends on the sequence being evaluated, not only on the run
+    # Evaluation can raise for some runs (``run.hparams.x`` when hparams is not a dict). A raise makes
+    # the whole query False, so in ``A or B`` a raising ``A`` hides a true ``B``: see ``_or``.
+    may_raise: bool = False
 
 
 def _unindexed(sequence: bool) -> _Part:
-    return _Part(None, False, None, sequence)
+    return _Part(None, False, None, sequence, True)
 
 
 class _Planner:
@@ -138,7 +143,7 @@ class _Planner:
         )
         named = [p.names for p in parts if p.names is not None]
         names = frozenset.intersection(*named) if named else None
-        return _Part(runs, exact, names, sequence)
+        return _Part(runs, exact, names, sequence, any(p.may_raise for p in parts))
 
     @staticmethod
     def _or(parts: list[_Part]) -> _Part:
@@ -156,7 +161,10 @@ class _Planner:
         # "Run-level or some sequence" differs from "some sequence meets (run-level or ...)" for runs
         # without sequences, so a mixed OR is a superset.
         mixed = sequence and not all(p.sequence for p in parts)
-        return _Part(list(seen), not mixed, names, sequence)
+        # Python stops at the first child that raises: a run the index finds through a later child
+        # does not match if an earlier one raises for it, so the union is then only a superset.
+        masked = any(p.may_raise for p in parts[:-1])
+        return _Part(list(seen), not (mixed or masked), names, sequence, any(p.may_raise for p in parts))
 
     # --- single comparisons ----------------------------------------------------------------------
 
@@ -206,7 +214,7 @@ class _Planner:
             found = indexes.lookup_hparam_range(self.tr, name, lo, hi)
         unordered = indexes.lookup_hparam_unindexed(self.tr, name)
         runs = list(dict.fromkeys([*found, *unordered]))
-        return _Part(runs, not unordered, None, False)
+        return _Part(runs, not unordered, None, False, may_raise=True)
 
     def _created_at(self, op: ast.cmpop, value: float) -> _Part:
         start = value if isinstance(op, ast.Eq | ast.Gt | ast.GtE) else None
@@ -262,7 +270,7 @@ class _Planner:
             )
             found = set(indexes.lookup_series_range(self.tr, stat, name, context_id, lo, hi))
             keep = found if keep is None else keep & found
-        return _Part(sorted(keep or ()), False, frozenset({name}), True)
+        return _Part(sorted(keep or ()), False, frozenset({name}), True, may_raise=True)
 
 
 _OPS: Final[dict[type[ast.cmpop], Any]] = {

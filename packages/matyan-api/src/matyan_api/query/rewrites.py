@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import datetime as dt
 from typing import Final
 
@@ -67,8 +68,12 @@ class _ChainedComparisons(ast.NodeTransformer):
         if len(node.ops) == 1:
             return node
         operands = [node.left, *node.comparators]
+        # A middle operand appears in two comparisons; each gets its own copy, as later passes
+        # (RestrictedPython's) rewrite nodes in place and must not see one node twice.
         parts: list[ast.expr] = [
-            ast.copy_location(ast.Compare(left=operands[i], ops=[op], comparators=[operands[i + 1]]), node)
+            ast.copy_location(
+                ast.Compare(left=copy.deepcopy(operands[i]), ops=[op], comparators=[operands[i + 1]]), node
+            )
             for i, op in enumerate(node.ops)
         ]
         return ast.copy_location(ast.BoolOp(op=ast.And(), values=parts), node)
