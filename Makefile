@@ -9,13 +9,15 @@ export UV_PYTHON := $(shell UV=$(UV) infra/dev/find-python.sh)
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 RUN_DIR ?= $(CURDIR)/.run
+BENCH_POINTS ?= 10000000
+BENCH_OPS_POINTS ?= 1000000
 
 include infra/Makefile.infra
 
-.PHONY: help setup run test lint typecheck unit services-up services-down bench clean
+.PHONY: help setup run test lint typecheck bench bench-store bench-ingest bench-ops clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 setup: ## install Python deps (uv workspace) and the test services' tools
 	$(UV) sync --all-packages --frozen
@@ -35,8 +37,17 @@ typecheck: setup ## mypy (strict) over every package
 test: lint typecheck ## ruff, mypy and every test, local services included
 	$(UV) run --frozen pytest
 
-bench: setup ## benchmarks against DESIGN.md targets
-	$(UV) run --frozen python -m matyan_store.bench
+bench: bench-store bench-ingest bench-ops ## every benchmark, printed against DESIGN.md §7 targets
+
+bench-store: setup ## store: ingest points/s, 1M-point chart read, full read, bytes/point (BENCH_POINTS=10000000)
+	$(UV) run --frozen python -m matyan_store.series.bench_codec
+	$(UV) run --frozen python -m matyan_store.bench_sequences --points $(BENCH_POINTS)
+
+bench-ingest: setup ## ingest-worker apply path: messages/s and points/s
+	$(UV) run --frozen python -m matyan_workers.bench_ingest
+
+bench-ops: setup ## backup and restore throughput
+	$(UV) run --frozen python -m matyan_ops.bench_backup $(BENCH_OPS_POINTS)
 
 clean: ## remove the venv, caches and run directory
 	rm -rf .venv .run .cache .mypy_cache .ruff_cache .pytest_cache
