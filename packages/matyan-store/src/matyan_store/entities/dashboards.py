@@ -9,14 +9,12 @@ first and the dashboard second, and a dangling link only loses the resolved ``ap
 from __future__ import annotations
 
 import dataclasses
-import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from matyan_store.engine.base import ReadTransaction, Transaction
-from matyan_store.entities import common
-from matyan_store.entities.common import UNSET, EntityExists, EntityNotFound, InvalidEntity, Unset
+from matyan_store.entities.common import UNSET, InvalidEntity, Unset
+from matyan_store.entities.kinds import RecordKind, timestamps
 
 __all__ = [
     "Dashboard",
@@ -72,20 +70,6 @@ class DashboardApp:
         return dataclasses.asdict(self)
 
 
-def _new_id(label: str, kind: str, tr: ReadTransaction, given: str | None) -> str:
-    if given is None:
-        return str(uuid.uuid4())
-    common.check_id(label, given)
-    if common.read_record(tr, kind, given) is not None:
-        raise EntityExists(label, "id", given)
-    return given
-
-
-def _times(created_at: float | None, updated_at: float | None) -> tuple[float, float]:
-    created = time.time() if created_at is None else float(created_at)
-    return created, created if updated_at is None else float(updated_at)
-
-
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -116,6 +100,11 @@ def _dashboard(entity_id: str, f: dict[str, Any]) -> Dashboard:
     )
 
 
+_DASHBOARDS: RecordKind[Dashboard] = RecordKind(
+    DASHBOARD_KIND, DASHBOARD_LABEL, _dashboard_record, _dashboard
+)
+
+
 def create_dashboard(
     tr: Transaction,
     name: str,
@@ -131,25 +120,22 @@ def create_dashboard(
 
     Raises :class:`EntityExists` when the given id is taken.
     """
-    if not isinstance(name, str):
-        raise InvalidEntity(f"{DASHBOARD_LABEL} name must be a string, got {name!r}")
-    entity_id = _new_id(DASHBOARD_LABEL, DASHBOARD_KIND, tr, dashboard_id)
-    created, updated = _times(created_at, updated_at)
+    _DASHBOARDS.require_str("name", name)
+    entity_id = _DASHBOARDS.new_id(tr, dashboard_id)
+    created, updated = timestamps(created_at, updated_at)
     d = Dashboard(entity_id, name, description or "", bool(archived), app_id, created, updated)
-    common.write_record(tr, DASHBOARD_KIND, entity_id, _dashboard_record(d), DASHBOARD_LABEL)
+    _DASHBOARDS.write(tr, d)
     return d
 
 
 def get_dashboard(tr: ReadTransaction, dashboard_id: str) -> Dashboard | None:
     """The dashboard with this id (archived ones included), or ``None``."""
-    fields = common.read_record(tr, DASHBOARD_KIND, dashboard_id)
-    return None if fields is None else _dashboard(dashboard_id, fields)
+    return _DASHBOARDS.get(tr, dashboard_id)
 
 
 def list_dashboards(tr: ReadTransaction, *, include_archived: bool = True) -> list[Dashboard]:
     """Dashboards ordered by id; ``include_archived=False`` leaves out the soft-deleted ones."""
-    found = (_dashboard(i, f) for i, f in common.iter_records(tr, DASHBOARD_KIND))
-    return [d for d in found if include_archived or not d.archived]
+    return [d for d in _DASHBOARDS.all(tr) if include_archived or not d.archived]
 
 
 def update_dashboard(
@@ -166,10 +152,8 @@ def update_dashboard(
     ``UNSET`` or ``None`` leaves ``name``/``description``/``archived`` as they are; ``app_id=None``
     clears the link (only ``UNSET`` leaves it).
     """
-    old = get_dashboard(tr, dashboard_id)
-    if old is None:
-        raise EntityNotFound(DASHBOARD_LABEL, dashboard_id)
-    changes: dict[str, Any] = {"updated_at": time.time()}
+    old = _DASHBOARDS.existing(tr, dashboard_id)
+    changes: dict[str, Any] = {}
     if isinstance(name, str):
         changes["name"] = name
     if isinstance(description, str):
@@ -178,18 +162,12 @@ def update_dashboard(
         changes["archived"] = archived
     if not isinstance(app_id, Unset):
         changes["app_id"] = app_id
-    new = dataclasses.replace(old, **changes)
-    common.write_record(tr, DASHBOARD_KIND, dashboard_id, _dashboard_record(new), DASHBOARD_LABEL)
-    return old, new
+    return old, _DASHBOARDS.save_changes(tr, old, changes)
 
 
 def delete_dashboard(tr: Transaction, dashboard_id: str) -> Dashboard:
     """Remove the dashboard for good (the API's soft delete is ``update_dashboard(archived=True)``)."""
-    old = get_dashboard(tr, dashboard_id)
-    if old is None:
-        raise EntityNotFound(DASHBOARD_LABEL, dashboard_id)
-    common.clear_record(tr, DASHBOARD_KIND, dashboard_id)
-    return old
+    return _DASHBOARDS.delete(tr, dashboard_id)
 
 
 # -- dashboard apps -----------------------------------------------------------------------------------
@@ -225,6 +203,9 @@ def _check_state(state: Any) -> dict[str, Any]:
     return state
 
 
+_APPS: RecordKind[DashboardApp] = RecordKind(APP_KIND, APP_LABEL, _app_record, _app)
+
+
 def create_dashboard_app(
     tr: Transaction,
     type: str,  # "type" as on the wire and in backups
@@ -240,24 +221,22 @@ def create_dashboard_app(
     Raises :class:`EntityExists` when the given id is taken, :class:`InvalidEntity` when ``state`` is
     not a dict or the encoded app is too large.
     """
-    if not isinstance(type, str):
-        raise InvalidEntity(f"{APP_LABEL} type must be a string, got {type!r}")
-    entity_id = _new_id(APP_LABEL, APP_KIND, tr, app_id)
-    created, updated = _times(created_at, updated_at)
+    _APPS.require_str("type", type)
+    entity_id = _APPS.new_id(tr, app_id)
+    created, updated = timestamps(created_at, updated_at)
     app = DashboardApp(entity_id, type, _check_state(state), dashboard_id, created, updated)
-    common.write_record(tr, APP_KIND, entity_id, _app_record(app), APP_LABEL)
+    _APPS.write(tr, app)
     return app
 
 
 def get_dashboard_app(tr: ReadTransaction, app_id: str) -> DashboardApp | None:
     """The app with this id, or ``None``."""
-    fields = common.read_record(tr, APP_KIND, app_id)
-    return None if fields is None else _app(app_id, fields)
+    return _APPS.get(tr, app_id)
 
 
 def list_dashboard_apps(tr: ReadTransaction) -> list[DashboardApp]:
     """Every app, ordered by id."""
-    return [_app(i, f) for i, f in common.iter_records(tr, APP_KIND)]
+    return _APPS.all(tr)
 
 
 def update_dashboard_app(
@@ -273,25 +252,17 @@ def update_dashboard_app(
     ``UNSET`` or ``None`` leaves ``type``/``state`` as they are; ``dashboard_id=None`` clears the link.
     Raises :class:`EntityNotFound`.
     """
-    old = get_dashboard_app(tr, app_id)
-    if old is None:
-        raise EntityNotFound(APP_LABEL, app_id)
-    changes: dict[str, Any] = {"updated_at": time.time()}
+    old = _APPS.existing(tr, app_id)
+    changes: dict[str, Any] = {}
     if isinstance(type, str):
         changes["type"] = type
     if state is not None and not isinstance(state, Unset):
         changes["state"] = _check_state(state)
     if not isinstance(dashboard_id, Unset):
         changes["dashboard_id"] = dashboard_id
-    new = dataclasses.replace(old, **changes)
-    common.write_record(tr, APP_KIND, app_id, _app_record(new), APP_LABEL)
-    return old, new
+    return old, _APPS.save_changes(tr, old, changes)
 
 
 def delete_dashboard_app(tr: Transaction, app_id: str) -> DashboardApp:
     """Remove the app for good; returns what was removed. Raises :class:`EntityNotFound`."""
-    old = get_dashboard_app(tr, app_id)
-    if old is None:
-        raise EntityNotFound(APP_LABEL, app_id)
-    common.clear_record(tr, APP_KIND, app_id)
-    return old
+    return _APPS.delete(tr, app_id)

@@ -9,14 +9,13 @@ only requires that a note has one.
 from __future__ import annotations
 
 import dataclasses
-import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from matyan_store.engine.base import ReadTransaction, Transaction
 from matyan_store.entities import common
-from matyan_store.entities.common import EntityExists, EntityNotFound, InvalidEntity
+from matyan_store.entities.common import InvalidEntity
+from matyan_store.entities.kinds import RecordKind, timestamps
 
 __all__ = [
     "Note",
@@ -85,6 +84,9 @@ def _from_record(entity_id: str, f: dict[str, Any]) -> Note:
     )
 
 
+_KIND: RecordKind[Note] = RecordKind(KIND, LABEL, _record, _from_record)
+
+
 def _owner_key(owner_kind: str, owner_id: str, note_id: str) -> bytes:
     return common.kind_space(KIND).pack((_OWNERS, owner_kind, owner_id, note_id))
 
@@ -109,22 +111,10 @@ def create_note(
     for owner in (run_id, experiment_id):
         if owner is not None:
             common.check_id("Note owner", owner)
-    if note_id is None:
-        entity_id = str(uuid.uuid4())
-    else:
-        entity_id = common.check_id(LABEL, note_id)
-        if common.read_record(tr, KIND, entity_id) is not None:
-            raise EntityExists(LABEL, "id", entity_id)
-    created = time.time() if created_at is None else float(created_at)
-    note = Note(
-        id=entity_id,
-        content=content or "",
-        run_id=run_id,
-        experiment_id=experiment_id,
-        created_at=created,
-        updated_at=created if updated_at is None else float(updated_at),
-    )
-    common.write_record(tr, KIND, entity_id, _record(note), LABEL)
+    entity_id = _KIND.new_id(tr, note_id)
+    created, updated = timestamps(created_at, updated_at)
+    note = Note(entity_id, content or "", run_id, experiment_id, created, updated)
+    _KIND.write(tr, note)
     for owner_kind, owner_id in note.owners():
         tr.set(_owner_key(owner_kind, owner_id, entity_id), b"")
     return note
@@ -132,13 +122,12 @@ def create_note(
 
 def get_note(tr: ReadTransaction, note_id: str) -> Note | None:
     """The note with this id, or ``None`` (callers compare its owner with the route's)."""
-    fields = common.read_record(tr, KIND, note_id)
-    return None if fields is None else _from_record(note_id, fields)
+    return _KIND.get(tr, note_id)
 
 
 def list_notes(tr: ReadTransaction) -> list[Note]:
     """Every note, ordered by id (for backups)."""
-    return [_from_record(i, f) for i, f in common.iter_records(tr, KIND)]
+    return _KIND.all(tr)
 
 
 def _owned(tr: ReadTransaction, owner_kind: str, owner_id: str) -> list[str]:
@@ -169,12 +158,8 @@ def update_note(tr: Transaction, note_id: str, *, content: str) -> tuple[Note, N
 
     Raises :class:`EntityNotFound`.
     """
-    old = get_note(tr, note_id)
-    if old is None:
-        raise EntityNotFound(LABEL, note_id)
-    new = dataclasses.replace(old, content=content or "", updated_at=time.time())
-    common.write_record(tr, KIND, note_id, _record(new), LABEL)
-    return old, new
+    old = _KIND.existing(tr, note_id)
+    return old, _KIND.save_changes(tr, old, {"content": content or ""})
 
 
 def _remove(tr: Transaction, note: Note) -> None:
@@ -185,9 +170,7 @@ def _remove(tr: Transaction, note: Note) -> None:
 
 def delete_note(tr: Transaction, note_id: str) -> Note:
     """Remove the note and its owner entries; returns what was removed. Raises :class:`EntityNotFound`."""
-    old = get_note(tr, note_id)
-    if old is None:
-        raise EntityNotFound(LABEL, note_id)
+    old = _KIND.existing(tr, note_id)
     _remove(tr, old)
     return old
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from matyan_store.engine.base import ReadTransaction, Transaction
-from matyan_store.entities import common
-from matyan_store.entities.common import UNSET, EntityExists, EntityNotFound, InvalidEntity, Unset
+from matyan_store.entities.common import UNSET, Unset
+from matyan_store.entities.kinds import RecordKind, timestamps
 
 __all__ = ["Report", "create_report", "delete_report", "get_report", "list_reports", "update_report"]
 
@@ -55,6 +53,9 @@ def _from_record(entity_id: str, f: dict[str, Any]) -> Report:
     )
 
 
+_KIND: RecordKind[Report] = RecordKind(KIND, LABEL, _record, _from_record)
+
+
 def create_report(
     tr: Transaction,
     name: str,
@@ -69,36 +70,22 @@ def create_report(
 
     Raises :class:`EntityExists` when the given id is taken.
     """
-    if not isinstance(name, str):
-        raise InvalidEntity(f"{LABEL} name must be a string, got {name!r}")
-    if report_id is None:
-        entity_id = str(uuid.uuid4())
-    else:
-        entity_id = common.check_id(LABEL, report_id)
-        if common.read_record(tr, KIND, entity_id) is not None:
-            raise EntityExists(LABEL, "id", entity_id)
-    created = time.time() if created_at is None else float(created_at)
-    report = Report(
-        id=entity_id,
-        name=name,
-        code=code or "",
-        description=description or "",
-        created_at=created,
-        updated_at=created if updated_at is None else float(updated_at),
-    )
-    common.write_record(tr, KIND, entity_id, _record(report), LABEL)
+    _KIND.require_str("name", name)
+    entity_id = _KIND.new_id(tr, report_id)
+    created, updated = timestamps(created_at, updated_at)
+    report = Report(entity_id, name, code or "", description or "", created, updated)
+    _KIND.write(tr, report)
     return report
 
 
 def get_report(tr: ReadTransaction, report_id: str) -> Report | None:
     """The report with this id, or ``None``."""
-    fields = common.read_record(tr, KIND, report_id)
-    return None if fields is None else _from_record(report_id, fields)
+    return _KIND.get(tr, report_id)
 
 
 def list_reports(tr: ReadTransaction) -> list[Report]:
     """Every report, ordered by id."""
-    return [_from_record(i, f) for i, f in common.iter_records(tr, KIND)]
+    return _KIND.all(tr)
 
 
 def update_report(
@@ -113,22 +100,12 @@ def update_report(
 
     Raises :class:`EntityNotFound`.
     """
-    old = get_report(tr, report_id)
-    if old is None:
-        raise EntityNotFound(LABEL, report_id)
-    changes: dict[str, Any] = {"updated_at": time.time()}
-    for field_name, value in (("name", name), ("code", code), ("description", description)):
-        if isinstance(value, str):
-            changes[field_name] = value
-    new = dataclasses.replace(old, **changes)
-    common.write_record(tr, KIND, report_id, _record(new), LABEL)
-    return old, new
+    old = _KIND.existing(tr, report_id)
+    given = (("name", name), ("code", code), ("description", description))
+    changes = {field_name: value for field_name, value in given if isinstance(value, str)}
+    return old, _KIND.save_changes(tr, old, changes)
 
 
 def delete_report(tr: Transaction, report_id: str) -> Report:
     """Remove the report; returns what was removed. Raises :class:`EntityNotFound`."""
-    old = get_report(tr, report_id)
-    if old is None:
-        raise EntityNotFound(LABEL, report_id)
-    common.clear_record(tr, KIND, report_id)
-    return old
+    return _KIND.delete(tr, report_id)

@@ -7,14 +7,12 @@ renaming a tag moves only its unique-name entry here and ``"<new name>" in run.t
 from __future__ import annotations
 
 import dataclasses
-import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from matyan_store.engine.base import ReadTransaction, Transaction
-from matyan_store.entities import common
-from matyan_store.entities.common import UNSET, EntityExists, EntityNotFound, Unset
+from matyan_store.entities.common import UNSET, Unset
+from matyan_store.entities.kinds import NamedKind
 
 __all__ = [
     "Tag",
@@ -50,28 +48,7 @@ class Tag:
         return dataclasses.asdict(self)
 
 
-def _record(tag: Tag) -> dict[str, Any]:
-    return {
-        "name": tag.name,
-        "color": tag.color,
-        "description": tag.description,
-        "archived": tag.archived,
-        "created_at": tag.created_at,
-        "updated_at": tag.updated_at,
-    }
-
-
-def _from_record(entity_id: str, fields: dict[str, Any], run_count: int) -> Tag:
-    return Tag(
-        id=entity_id,
-        name=str(fields.get("name", "")),
-        color=str(fields.get("color") or ""),
-        description=str(fields.get("description") or ""),
-        archived=bool(fields.get("archived", False)),
-        run_count=run_count,
-        created_at=float(fields.get("created_at") or 0.0),
-        updated_at=float(fields.get("updated_at") or 0.0),
-    )
+_KIND: NamedKind[Tag] = NamedKind(KIND, LABEL, Tag, texts=("color", "description"))
 
 
 def create_tag(
@@ -91,46 +68,31 @@ def create_tag(
     :class:`EntityExists` when the name or the given id is taken, :class:`InvalidEntity` for an empty or
     over-long name or id.
     """
-    common.check_name(LABEL, name)
-    entity_id = str(uuid.uuid4()) if tag_id is None else common.check_id(LABEL, tag_id)
-    if common.read_record(tr, KIND, entity_id) is not None:
-        raise EntityExists(LABEL, "id", entity_id)
-    common.claim_name(tr, KIND, name, entity_id, LABEL)
-    now = time.time()
-    created = now if created_at is None else float(created_at)
-    tag = Tag(
-        id=entity_id,
-        name=name,
-        color=color or "",
-        description=description or "",
-        archived=bool(archived),
-        created_at=created,
-        updated_at=created if updated_at is None else float(updated_at),
+    return _KIND.create(
+        tr,
+        name,
+        tag_id,
+        created_at=created_at,
+        updated_at=updated_at,
+        archived=archived,
+        color=color,
+        description=description,
     )
-    common.write_record(tr, KIND, entity_id, _record(tag), LABEL)
-    # A restore may reuse an id whose counter was left behind; a new tag starts at zero runs.
-    common.clear_count(tr, KIND, entity_id)
-    return tag
 
 
 def get_tag(tr: ReadTransaction, tag_id: str) -> Tag | None:
     """The tag with this id, or ``None``."""
-    fields = common.read_record(tr, KIND, tag_id)
-    if fields is None:
-        return None
-    return _from_record(tag_id, fields, common.read_count(tr, KIND, tag_id))
+    return _KIND.get(tr, tag_id)
 
 
 def get_tag_by_name(tr: ReadTransaction, name: str) -> Tag | None:
     """The tag named exactly ``name``, or ``None``."""
-    owner = common.name_owner(tr, KIND, name)
-    return None if owner is None else get_tag(tr, owner)
+    return _KIND.get_by_name(tr, name)
 
 
 def list_tags(tr: ReadTransaction) -> list[Tag]:
     """Every tag, ordered by id."""
-    counts = common.read_counts(tr, KIND)
-    return [_from_record(tid, fields, counts.get(tid, 0)) for tid, fields in common.iter_records(tr, KIND)]
+    return _KIND.all(tr)
 
 
 def update_tag(
@@ -147,23 +109,7 @@ def update_tag(
     A rename moves the unique-name entry (the tag index is keyed by id). Raises :class:`EntityNotFound`,
     :class:`EntityExists` on a name clash, :class:`InvalidEntity` for an empty name.
     """
-    old = get_tag(tr, tag_id)
-    if old is None:
-        raise EntityNotFound(LABEL, tag_id)
-    changes: dict[str, Any] = {"updated_at": time.time()}
-    if isinstance(name, str) and name != old.name:
-        common.claim_name(tr, KIND, name, tag_id, LABEL)
-        common.release_name(tr, KIND, old.name, tag_id)
-        changes["name"] = name
-    if isinstance(color, str):
-        changes["color"] = color
-    if isinstance(description, str):
-        changes["description"] = description
-    if isinstance(archived, bool):
-        changes["archived"] = archived
-    new = dataclasses.replace(old, **changes)
-    common.write_record(tr, KIND, tag_id, _record(new), LABEL)
-    return old, new
+    return _KIND.update(tr, tag_id, name=name, archived=archived, color=color, description=description)
 
 
 def delete_tag(tr: Transaction, tag_id: str) -> Tag:
@@ -172,21 +118,14 @@ def delete_tag(tr: Transaction, tag_id: str) -> Tag:
     Unlinking its runs and index entries belongs to the run layer, combined by the caller in the same
     transaction. Raises :class:`EntityNotFound`.
     """
-    old = get_tag(tr, tag_id)
-    if old is None:
-        raise EntityNotFound(LABEL, tag_id)
-    common.release_name(tr, KIND, old.name, tag_id)
-    common.clear_record(tr, KIND, tag_id)
-    common.clear_count(tr, KIND, tag_id)
-    return old
+    return _KIND.delete(tr, tag_id)
 
 
 def adjust_tag_run_count(tr: Transaction, tag_id: str, delta: int) -> None:
     """Add ``delta`` to the tag's run count, clamped at 0; nothing happens if the tag does not exist."""
-    common.adjust_count(tr, KIND, tag_id, delta)
+    _KIND.adjust_run_count(tr, tag_id, delta)
 
 
 def set_tag_run_count(tr: Transaction, tag_id: str, count: int) -> None:
     """Overwrite the run count (reindexing recounts it from the run links); ignores a missing tag."""
-    if common.read_record(tr, KIND, tag_id) is not None:
-        common.set_count(tr, KIND, tag_id, count)
+    _KIND.set_run_count(tr, tag_id, count)
