@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from matyan_api.deps import EngineDep
 from matyan_api.errors import ApiError
+from matyan_api.routes.entity_common import found_or_404
 from matyan_store.engine import ReadTransaction, Transaction
 from matyan_store.entities import (
     UNSET,
@@ -165,10 +166,7 @@ def _app_out(app: DashboardApp) -> AppOut:
 
 
 def _require_app(tr: ReadTransaction, app_id: str) -> DashboardApp:
-    app = get_dashboard_app(tr, app_id)
-    if app is None:
-        raise ApiError(404)
-    return app
+    return found_or_404(get_dashboard_app(tr, app_id))
 
 
 @apps_router.get("/")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Final
+from typing import Any
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel
@@ -11,6 +11,13 @@ from pydantic import BaseModel
 from matyan_api.activity import HOUR_FORMAT, activity_map
 from matyan_api.deps import EngineDep, PublisherDep, TimezoneOffset
 from matyan_api.errors import ApiError
+from matyan_api.routes.entity_common import (
+    IdStatusOut,
+    StatusOut,
+    found_or_404,
+    name_matches,
+    read_in_chunks,
+)
 from matyan_models import ControlEventType
 from matyan_store import indexes, runs
 from matyan_store.engine import ReadTransaction, Transaction
@@ -34,8 +41,6 @@ from matyan_store.entities import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
-
-RUNS_PER_READ: Final = 500
 
 
 class ExperimentOut(BaseModel):
@@ -61,19 +66,6 @@ class ExperimentUpdateIn(BaseModel):
     name: str | None = None
     description: str | None = None
     archived: bool | None = None
-
-
-class StatusOut(BaseModel):
-    """``{"status": "OK"}``."""
-
-    status: str = "OK"
-
-
-class IdStatusOut(BaseModel):
-    """``{"id": ..., "status": "OK"}``."""
-
-    id: str
-    status: str = "OK"
 
 
 class ExperimentRunOut(BaseModel):
@@ -135,10 +127,7 @@ def _out(exp: Experiment) -> ExperimentOut:
 
 
 def _require(tr: ReadTransaction, exp_id: str) -> Experiment:
-    exp = get_experiment(tr, exp_id)
-    if exp is None:
-        raise ApiError(404)
-    return exp
+    return found_or_404(get_experiment(tr, exp_id))
 
 
 @router.get("/")
@@ -150,9 +139,7 @@ async def list_all(engine: EngineDep) -> list[ExperimentOut]:
 @router.get("/search/")
 async def search(engine: EngineDep, q: str | None = None) -> list[ExperimentOut]:
     """Experiments whose name contains ``q``, ignoring case; all of them for an empty ``q``."""
-    needle = (q or "").strip().lower()
-    found = await engine.aread(list_experiments)
-    return [_out(e) for e in found if needle in e.name.lower()]
+    return [_out(e) for e in name_matches(await engine.aread(list_experiments), q)]
 
 
 @router.post("/")
@@ -228,10 +215,6 @@ def _run_ids(tr: ReadTransaction, exp_id: str) -> list[str]:
     return indexes.lookup(tr, "experiment", exp_id)
 
 
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 @router.get("/{exp_id}/runs/")
 async def experiment_runs(
     exp_id: str, engine: EngineDep, limit: int | None = None, offset: str | None = None
@@ -245,10 +228,7 @@ async def experiment_runs(
         run_ids = run_ids[run_ids.index(offset) + 1 :]
     if limit is not None:
         run_ids = run_ids[: max(0, limit)]
-    rows: list[ExperimentRunOut] = []
-    for chunk in _chunks(run_ids, RUNS_PER_READ):
-        rows.extend(await engine.aread(partial(_run_rows, run_ids=chunk)))
-    return ExperimentRunsOut(id=exp_id, runs=rows)
+    return ExperimentRunsOut(id=exp_id, runs=await read_in_chunks(engine, run_ids, _run_rows))
 
 
 @router.get("/{exp_id}/activity/")
@@ -259,13 +239,12 @@ async def experiment_activity(
     run_ids = await engine.aread(partial(_run_ids, exp_id=exp_id))
     created: list[float] = []
     archived = active = 0
-    for chunk in _chunks(run_ids, RUNS_PER_READ):
-        for row in await engine.aread(partial(runs.get_runs, run_ids=chunk)):
-            if row is None:
-                continue
-            created.append(row.created_at)
-            archived += row.archived
-            active += row.active
+    for row in await read_in_chunks(engine, run_ids, runs.get_runs):
+        if row is None:
+            continue
+        created.append(row.created_at)
+        archived += row.archived
+        active += row.active
     return ExperimentActivityOut(
         num_runs=len(created),
         num_archived_runs=archived,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from matyan_api.deps import EngineDep
-from matyan_api.errors import ApiError
+from matyan_api.routes.entity_common import found_or_404
 from matyan_store.engine import ReadTransaction, Transaction
 from matyan_store.entities import (
     Report,
@@ -63,10 +63,7 @@ def _out(r: Report) -> ReportOut:
 
 
 def _require(tr: ReadTransaction, report_id: str) -> Report:
-    report = get_report(tr, report_id)
-    if report is None:
-        raise ApiError(404)
-    return report
+    return found_or_404(get_report(tr, report_id))
 
 
 @router.get("/")

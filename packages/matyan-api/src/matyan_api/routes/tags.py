@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Final
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from matyan_api.deps import EngineDep, PublisherDep
-from matyan_api.errors import ApiError
+from matyan_api.routes.entity_common import IdStatusOut, found_or_404, name_matches, read_in_chunks
 from matyan_models import ControlEventType
 from matyan_store import indexes, runs
 from matyan_store.engine import ReadTransaction, Transaction
@@ -28,8 +27,6 @@ from matyan_store.entities import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/tags", tags=["tags"])
-
-RUNS_PER_READ: Final = 500
 
 
 class TagOut(BaseModel):
@@ -58,13 +55,6 @@ class TagUpdateIn(BaseModel):
     color: str | None = None
     description: str | None = None
     archived: bool | None = None
-
-
-class IdStatusOut(BaseModel):
-    """``{"id": ..., "status": "OK"}``."""
-
-    id: str
-    status: str = "OK"
 
 
 class TagRunOut(BaseModel):
@@ -96,10 +86,7 @@ def _out(tag: Tag) -> TagOut:
 
 
 def _require(tr: ReadTransaction, tag_id: str) -> Tag:
-    tag = get_tag(tr, tag_id)
-    if tag is None:
-        raise ApiError(404)
-    return tag
+    return found_or_404(get_tag(tr, tag_id))
 
 
 def _trimmed(value: str | None) -> str | Unset:
@@ -115,8 +102,7 @@ async def list_all(engine: EngineDep) -> list[TagOut]:
 @router.get("/search/")
 async def search(engine: EngineDep, q: str = "") -> list[TagOut]:
     """Tags whose name contains ``q``, ignoring case; all of them for an empty ``q``."""
-    needle = q.strip().lower()
-    return [_out(t) for t in await engine.aread(list_tags) if needle in t.name.lower()]
+    return [_out(t) for t in name_matches(await engine.aread(list_tags), q)]
 
 
 @router.post("/")
@@ -201,8 +187,5 @@ async def tag_runs(tag_id: str, engine: EngineDep) -> TagRunsOut:
     """The runs carrying the tag (by run id) with their experiment's name; pending runs are skipped."""
     run_ids = await engine.aread(partial(_run_ids, tag_id=tag_id))
     names: dict[str, str | None] = {}
-    rows: list[TagRunOut] = []
-    for start in range(0, len(run_ids), RUNS_PER_READ):
-        chunk = run_ids[start : start + RUNS_PER_READ]
-        rows.extend(await engine.aread(partial(_run_rows, run_ids=chunk, names=names)))
+    rows = await read_in_chunks(engine, run_ids, partial(_run_rows, names=names))
     return TagRunsOut(id=tag_id, runs=rows)

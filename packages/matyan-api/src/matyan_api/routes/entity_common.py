@@ -1,0 +1,70 @@
+"""What the entity routers (experiments, tags, dashboards, reports) share.
+
+A missing entity answers a bare 404, name search is a case-insensitive substring match, and the runs
+of an entity are read in bounded chunks, one read transaction each, so a popular tag never turns into
+one transaction over every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Final, Protocol
+
+from pydantic import BaseModel
+
+from matyan_api.errors import ApiError
+from matyan_store.engine import Engine, ReadTransaction
+
+__all__ = ["RUNS_PER_READ", "IdStatusOut", "StatusOut", "found_or_404", "name_matches", "read_in_chunks"]
+
+RUNS_PER_READ: Final = 500
+
+
+class StatusOut(BaseModel):
+    """``{"status": "OK"}``."""
+
+    status: str = "OK"
+
+
+class IdStatusOut(BaseModel):
+    """``{"id": ..., "status": "OK"}``."""
+
+    id: str
+    status: str = "OK"
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+def found_or_404[T](entity: T | None) -> T:
+    """``entity`` itself, or a 404 when the store found nothing."""
+    if entity is None:
+        raise ApiError(404)
+    return entity
+
+
+def name_matches[T: _Named](items: Iterable[T], q: str | None) -> list[T]:
+    """The items whose name contains ``q`` (trimmed), ignoring case; all of them for an empty ``q``."""
+    needle = (q or "").strip().lower()
+    return [item for item in items if needle in item.name.lower()]
+
+
+async def read_in_chunks[R](
+    engine: Engine,
+    run_ids: list[str],
+    read: Callable[[ReadTransaction, list[str]], Sequence[R]],
+) -> list[R]:
+    """``read`` over ``run_ids`` in chunks of :data:`RUNS_PER_READ`, results joined in order."""
+    found: list[R] = []
+    for start in range(0, len(run_ids), RUNS_PER_READ):
+        found.extend(await engine.aread(partial(_read_slice, read, run_ids[start : start + RUNS_PER_READ])))
+    return found
+
+
+def _read_slice[R](
+    read: Callable[[ReadTransaction, list[str]], Sequence[R]], run_ids: list[str], tr: ReadTransaction
+) -> Sequence[R]:
+    return read(tr, run_ids)
