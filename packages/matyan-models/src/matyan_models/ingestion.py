@@ -60,6 +60,7 @@ from matyan_models.ws import (
     RemoveTagWsRequest,
     SetRunPropertyWsRequest,
     WsRequestT,
+    WsRequestUnion,
 )
 
 
@@ -186,21 +187,7 @@ IngestionFrameT = Annotated[
 
 IngestionFrameTAdapter: TypeAdapter[IngestionFrameT] = TypeAdapter(IngestionFrameT)
 
-WsIngestionFrameT = Annotated[
-    CreateRunWsRequest
-    | LogMetricWsRequest
-    | LogHParamsWsRequest
-    | FinishRunWsRequest
-    | SetRunPropertyWsRequest
-    | AddTagWsRequest
-    | RemoveTagWsRequest
-    | LogCustomObjectWsRequest
-    | LogTerminalLineWsRequest
-    | LogRecordWsRequest
-    | BlobRefWsRequest
-    | DeleteRunMessage,
-    Field(discriminator="type"),
-]
+WsIngestionFrameT = Annotated[WsRequestUnion | DeleteRunMessage, Field(discriminator="type")]
 """A WebSocket frame (:data:`~matyan_models.ws.WsRequestT`) or a :class:`DeleteRunMessage`."""
 
 WsIngestionFrameTAdapter: TypeAdapter[WsIngestionFrameT] = TypeAdapter(WsIngestionFrameT)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, Field, TypeAdapter
 
@@ -131,7 +131,7 @@ class BlobRefWsRequest(BaseWsRequest):
         return self.s3_key
 
 
-WsRequestT = Annotated[
+WsRequestUnion = (
     CreateRunWsRequest
     | LogMetricWsRequest
     | LogHParamsWsRequest
@@ -142,29 +142,18 @@ WsRequestT = Annotated[
     | LogCustomObjectWsRequest
     | LogTerminalLineWsRequest
     | LogRecordWsRequest
-    | BlobRefWsRequest,
-    Field(discriminator="type"),
-]
+    | BlobRefWsRequest
+)
+"""Every frame model as a plain union: the one list the discriminated unions and the type map build on."""
+
+WsRequestT = Annotated[WsRequestUnion, Field(discriminator="type")]
 """Any client -> frontier frame, discriminated by ``type``."""
 
 WsRequestTAdapter: TypeAdapter[WsRequestT] = TypeAdapter(WsRequestT)
 """Validates one frame item: ``WsRequestTAdapter.validate_python(item)``."""
 
 WS_REQUEST_MODELS: Final[Mapping[str, type[BaseWsRequest]]] = {
-    model.model_fields["type"].default: model
-    for model in (
-        CreateRunWsRequest,
-        LogMetricWsRequest,
-        LogHParamsWsRequest,
-        FinishRunWsRequest,
-        SetRunPropertyWsRequest,
-        AddTagWsRequest,
-        RemoveTagWsRequest,
-        LogCustomObjectWsRequest,
-        LogTerminalLineWsRequest,
-        LogRecordWsRequest,
-        BlobRefWsRequest,
-    )
+    model.model_fields["type"].default: model for model in get_args(WsRequestUnion)
 }
 """The frame model of each WebSocket ``type``."""
 
