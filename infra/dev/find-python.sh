@@ -3,7 +3,8 @@
 # uv cannot download interpreters here and does not see pyenv's, so we look ourselves.
 set -u
 ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; }
-real() { "$1" -c 'import sys; print(sys.executable)'; }
+# The real interpreter, never a virtualenv's link to it: uv must not build the venv from itself.
+real() { "$1" -c 'import os, sys; print(os.path.realpath(sys.executable))'; }
 
 if [ -n "${UV_PYTHON:-}" ] && ok "$UV_PYTHON"; then real "$UV_PYTHON"; exit 0; fi
 if command -v "${UV:-uv}" >/dev/null 2>&1; then
