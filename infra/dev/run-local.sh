@@ -78,7 +78,7 @@ mkdir -p "$MATYAN_DATA_DIR"
 api_port="${MATYAN_DEV_API_PORT:-53800}"
 METRICS_PORT="${MATYAN_DEV_INGEST_METRICS_PORT:-9101}" start_process ingest-worker "$UV" run --frozen matyan-backend ingest-worker
 METRICS_PORT="${MATYAN_DEV_CONTROL_METRICS_PORT:-9102}" start_process control-worker "$UV" run --frozen matyan-backend control-worker
-start_process api "$UV" run --frozen matyan-backend start --host 127.0.0.1 --port "$api_port"
+start_process api "$UV" run --frozen matyan-backend start --host 127.0.0.1 --port "$api_port" --ui && echo "run-local: UI on http://127.0.0.1:$api_port/"
 for _ in $(seq 1 120); do
   curl -fsS "http://127.0.0.1:$api_port/health/live/" >/dev/null 2>&1 && break
   sleep 0.5

@@ -64,11 +64,13 @@ def test_start_serves_and_stops_on_sigterm(tmp_path: Path, process_runner: Proce
     status, body = _get(f"{base}/api/v1/rest/projects/")
     assert status == 200
     assert body["name"] == "My project"
+    with urllib.request.urlopen(f"{base}/runs/abc", timeout=5) as response:
+        assert "window.API_HOST_BASE=window.location.origin" in response.read().decode()
     assert proc.popen is not None
     proc.popen.send_signal(signal.SIGTERM)
     assert proc.popen.wait(timeout=60) == 0
     log = proc.log_path.read_text()
-    assert "matyan_ui package is not installed" in log
+    assert f"serving the UI on http://127.0.0.1:{port}/" in log
 
 
 def test_start_refuses_development_settings_in_production(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from matyan_api.kafka_publisher import KafkaPublisher, Publisher
 from matyan_api.middleware import PathNormalizeMiddleware, RequestMetricsMiddleware, RequestSpanMiddleware
 from matyan_api.routes import REST_PREFIX, REST_ROUTERS
 from matyan_api.routes.version import backend_version
+from matyan_api.ui import serve_ui_from_env, ui_router, ui_static_root
 from matyan_store.blobs import BlobStore, open_blob_store_async
 from matyan_store.engine import Engine, open_engine
 from matyan_store.settings import Settings
@@ -38,12 +39,15 @@ def create_app(
     blobs: BlobStore | None = None,
     publisher: Publisher | None = None,
     tracer_provider: TracerProvider | None = None,
+    serve_ui: bool | None = None,
 ) -> FastAPI:
     """Build the API application.
 
     Anything given here is used as is and left open at shutdown (it belongs to the caller); anything
     not given is opened by the lifespan from ``settings`` (read from the environment when ``None``).
     ``tracer_provider`` overrides the OTLP exporter that ``OTEL_EXPORTER_OTLP_ENDPOINT`` would enable.
+    ``serve_ui`` (default: the ``MATYAN_SERVE_UI`` environment variable) also serves the web UI at ``/``
+    when the ``matyan_ui`` package is installed.
     """
     settings = settings if settings is not None else Settings()
 
@@ -85,6 +89,13 @@ def create_app(
     app.include_router(metrics.router)
     for router in REST_ROUTERS:
         app.include_router(router, prefix=REST_PREFIX)
+    if serve_ui if serve_ui is not None else serve_ui_from_env():
+        ui_root = ui_static_root()
+        if ui_root is None:
+            logger.warning("the UI was asked for but the matyan_ui package is not installed")
+        else:
+            # Last: its catch-all page route must not shadow any API route.
+            app.include_router(ui_router(ui_root))
 
     owned_tracing = None
     if tracer_provider is None:

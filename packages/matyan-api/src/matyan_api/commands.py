@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -42,13 +43,14 @@ def start(
         print(f"matyan-backend start: {exc}", file=sys.stderr)
         return PRODUCTION_CHECK_EXIT_CODE
     from matyan_api.server import serve, ui_available
+    from matyan_api.ui import SERVE_UI_ENV
 
     if ui:
         if ui_available():
-            print(
-                "matyan-backend start: serving the UI is not supported yet; serving the API only.",
-                file=sys.stderr,
-            )
+            # Read by create_app in every granian worker (they inherit the environment).
+            os.environ[SERVE_UI_ENV] = "true"
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            print(f"matyan-backend start: serving the UI on http://{shown}:{port}/", file=sys.stderr)
         else:
             print(
                 "matyan-backend start: --ui: the matyan_ui package is not installed; serving the API only.",
