@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from matyan_api.routes import dashboards, experiments, projects, reports, runs, tags, version
+from matyan_api.routes import (
+    dashboards,
+    experiments,
+    projects,
+    reports,
+    runs,
+    runs_search,
+    tags,
+    version,
+)
 
 __all__ = ["REST_PREFIX", "REST_ROUTERS"]
 
@@ -16,6 +25,7 @@ REST_PREFIX = "/api/v1/rest"
 
 REST_ROUTERS: list[APIRouter] = [
     # runs: added by the run-routes work (routes/runs*.py), one line per router, here.
+    runs_search.router,
     runs.router,
     projects.router,
     experiments.router,

@@ -1,0 +1,266 @@
+"""``GET /runs/search/run/`` and ``GET /runs/active/``: binary streams of runs (http-api.md §3.9.1, §3.9.4).
+
+Run search collects every match first (planner candidates, evaluated when they are only a superset,
+or a creation-order scan when no index applies), sorts them by the ``sort`` spec, skips past
+``offset``, and streams one frame per run ``{hash: {params, traces: {metric: [...]}, props}}``, read
+ten runs per transaction with the next batch prefetched. A ``metric.…`` predicate means "the run has a
+metric trace for which it holds" on every plan path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from matyan_api.deps import EngineDep, TimezoneOffset
+from matyan_api.errors import ApiError
+from matyan_api.query import (
+    PreparedQuery,
+    load_run_view,
+    load_trace_infos,
+    plan_query,
+    sequence_views,
+)
+from matyan_api.routes.runs_props import run_props
+from matyan_api.routes.search_common import (
+    Batch,
+    batched_with_heartbeats,
+    metric_trace_summaries,
+    prepared,
+    run_params,
+    stream_response,
+)
+from matyan_api.streaming import ProgressReporter, encode_tree_bytes, heartbeats_until_done
+from matyan_store import entities, indexes
+from matyan_store.engine import Engine, ReadTransaction
+from matyan_store.runs import RunMeta, get_run
+
+__all__ = ["SortKey", "parse_sort", "router", "sort_rows"]
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+SORT_FIELDS: Final = frozenset({"run", "experiment", "hash", "date", "duration", "description", "creator"})
+DEFAULT_SORT: Final = (("date", "desc"),)
+
+type SortKey = tuple[str, str]
+
+
+def parse_sort(text: str) -> tuple[SortKey, ...]:
+    """The ``sort`` parameter as ``((field, order), ...)``; 400 for bad JSON, fields or orders.
+
+    Empty text, an empty list or a non-list means the default (newest first).
+    """
+    if not text:
+        return DEFAULT_SORT
+    try:
+        spec = json.loads(text)
+    except ValueError as exc:
+        raise ApiError(400, f"Invalid sort JSON: {exc}") from None
+    if not isinstance(spec, list) or not spec:
+        return DEFAULT_SORT
+    keys: list[SortKey] = []
+    for item in spec:
+        if not isinstance(item, dict):
+            # The reference answers 500 here; a client mistake is a 400.
+            raise ApiError(400, f"Invalid sort item: {item!r}")
+        field = item.get("field")
+        order = item.get("order", "asc")
+        if field not in SORT_FIELDS:
+            raise ApiError(400, f"Unknown sort field: {field!r}")
+        if order not in ("asc", "desc"):
+            raise ApiError(400, f"Invalid sort order: {order!r}")
+        keys.append((field, order))
+    return tuple(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A matching run with what sorting needs."""
+
+    run_id: str
+    meta: RunMeta
+    experiment: str
+
+    def key(self, field: str, now: float) -> Any:
+        meta = self.meta
+        if field == "run":
+            return meta.name or ""
+        if field == "experiment":
+            return self.experiment
+        if field == "hash":
+            return self.run_id
+        if field == "date":
+            return float(meta.created_at or 0.0)
+        if field == "duration":
+            end = meta.finalized_at if meta.finalized_at is not None else now
+            return float(end) - float(meta.created_at or 0.0)
+        if field == "description":
+            return meta.description or ""
+        return ""  # creator: not recorded
+
+
+def sort_rows[R: _Row](rows: list[R], keys: tuple[SortKey, ...], now: float | None = None) -> list[R]:
+    """A stable multi-key sort: the keys applied last to first."""
+    at = time.time() if now is None else now
+    out = list(rows)
+    for field, order in reversed(keys):
+        out.sort(key=lambda row: row.key(field, at), reverse=order == "desc")
+    return out
+
+
+def _collect(tr: ReadTransaction, query: PreparedQuery) -> list[_Row]:
+    """Every run the query matches (missing and pending runs left out), in planner order."""
+    plan = plan_query(tr, query, seq_name="metric")
+    if plan.candidates is None:
+        ids: list[str] = [run_id for _, run_id in indexes.iter_created_at(tr)]
+    else:
+        ids = plan.candidates
+    evaluate = plan.candidates is None or not plan.exact
+    experiments: dict[str, str] = {}
+    rows: list[_Row] = []
+    for run_id in ids:
+        meta = get_run(tr, run_id)
+        if meta is None:
+            continue
+        if evaluate:
+            view = load_run_view(tr, run_id)
+            if view is None:
+                continue
+            seqs = (
+                sequence_views(view, load_trace_infos(tr, run_id)) if "metric" in query.sequence_names else []
+            )
+            if not query.matches_run(view, seqs):
+                continue
+        rows.append(_Row(run_id, meta, _experiment_name(tr, meta.experiment_id, experiments)))
+    return rows
+
+
+def _experiment_name(tr: ReadTransaction, experiment_id: str | None, cache: dict[str, str]) -> str:
+    if experiment_id is None:
+        return ""
+    if experiment_id not in cache:
+        exp = entities.get_experiment(tr, experiment_id)
+        cache[experiment_id] = exp.name if exp is not None else ""
+    return cache[experiment_id]
+
+
+def _run_frame(
+    tr: ReadTransaction, meta: RunMeta, *, skip_system: bool, exclude_params: bool, exclude_traces: bool
+) -> dict[str, Any]:
+    return {
+        "params": {} if exclude_params else run_params(tr, meta.run_id, skip_system=skip_system),
+        "traces": {"metric": [] if exclude_traces else metric_trace_summaries(tr, meta.run_id, full=True)},
+        "props": run_props(tr, meta),
+    }
+
+
+def _batch_loader(
+    engine: Engine, build: Callable[[ReadTransaction, RunMeta], dict[str, Any]]
+) -> Callable[[list[tuple[int, str]]], Any]:
+    """Load ``(position, run_id)`` items in one transaction: encoded frames, ``-1`` for vanished runs."""
+
+    async def load(items: list[tuple[int, str]]) -> Batch:
+        def read(tr: ReadTransaction) -> Batch:
+            out: Batch = []
+            for position, run_id in items:
+                meta = get_run(tr, run_id)
+                if meta is None:  # deleted since the scan
+                    out.append((b"", -1))
+                    continue
+                out.append((encode_tree_bytes((run_id,), build(tr, meta)), position))
+            return out
+
+        return await engine.aread(read)
+
+    return load
+
+
+@router.get("/search/run/", response_class=StreamingResponse)
+async def search_runs(
+    engine: EngineDep,
+    q: str = "",
+    limit: int = 0,
+    offset: str = "",
+    sort: str = "",
+    skip_system: bool = True,
+    report_progress: bool = True,
+    exclude_params: bool = False,
+    exclude_traces: bool = False,
+    x_timezone_offset: TimezoneOffset = 0,
+) -> StreamingResponse:
+    """Matching runs, sorted, after ``offset`` (a run hash, exclusive), at most ``limit`` (0: all)."""
+    query = prepared(q, x_timezone_offset)
+    keys = parse_sort(sort)
+
+    def build(tr: ReadTransaction, meta: RunMeta) -> dict[str, Any]:
+        return _run_frame(
+            tr, meta, skip_system=skip_system, exclude_params=exclude_params, exclude_traces=exclude_traces
+        )
+
+    async def body() -> AsyncIterator[bytes]:
+        reporter = ProgressReporter(report_progress)
+        task = asyncio.ensure_future(engine.aread(lambda tr: _collect(tr, query)))
+        try:
+            async for beat in heartbeats_until_done(task, reporter):
+                yield beat
+        finally:
+            if not task.done():
+                task.cancel()
+        rows = sort_rows(task.result(), keys)
+        total = len(rows)
+        if total:
+            yield reporter.report(0, total)
+        positions = list(enumerate((row.run_id for row in rows), start=1))
+        if offset:
+            at = next((i for i, (_, run_id) in enumerate(positions) if run_id == offset), None)
+            positions = [] if at is None else positions[at + 1 :]
+        if limit > 0:
+            positions = positions[:limit]
+
+        def progress(position: int) -> bytes:
+            return b"" if position < 0 else reporter.report(position, total, skip_repeat=True)
+
+        async for chunk in batched_with_heartbeats(
+            positions, _batch_loader(engine, build), reporter, after_frame=progress
+        ):
+            yield chunk
+        yield reporter.finish()
+
+    return stream_response(body())
+
+
+@router.get("/active/", response_class=StreamingResponse)
+async def active_runs(engine: EngineDep, report_progress: bool = True) -> StreamingResponse:
+    """Every active run (archived ones too), by hash: ``{hash: {traces: {metric: [...]}, props}}``.
+
+    Progress ``(i, total)`` follows each run (i counts all active runs, 1-based); no terminal frame.
+    Only metric-dtype traces are listed (the spec's fix over the reference).
+    """
+
+    def build(tr: ReadTransaction, meta: RunMeta) -> dict[str, Any]:
+        return {
+            "traces": {"metric": metric_trace_summaries(tr, meta.run_id, full=False)},
+            "props": run_props(tr, meta),
+        }
+
+    async def body() -> AsyncIterator[bytes]:
+        reporter = ProgressReporter(report_progress)
+        ids = await engine.aread(lambda tr: indexes.lookup(tr, "active", True))
+        total = len(ids)
+
+        def progress(position: int) -> bytes:
+            return b"" if position < 0 else reporter.report(position, total)
+
+        async for chunk in batched_with_heartbeats(
+            list(enumerate(ids, start=1)), _batch_loader(engine, build), reporter, after_frame=progress
+        ):
+            yield chunk
+
+    return stream_response(body())

@@ -1,0 +1,81 @@
+"""Helpers of the streaming-route tests: decode a body into data frames and progress pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from matyan_api.streaming import decode_frames, is_progress_key
+from matyan_models import context_to_id
+from matyan_store import indexes
+from matyan_store.engine import Engine, Transaction
+from matyan_store.runs import set_context
+from matyan_store.sequences import Point, SeriesKey, SeriesSummary, get_summary, write_points
+
+
+def split_frames(body: bytes) -> tuple[list[tuple[Any, Any]], list[tuple[str, tuple[int, int]]]]:
+    """``(data items in order, progress items in order)`` of a stream body (our decoder)."""
+    data: list[tuple[Any, Any]] = []
+    progress: list[tuple[str, tuple[int, int]]] = []
+    for key, value in decode_frames(body):
+        if is_progress_key(key):
+            progress.append((str(key), (value[0], value[1])))
+        else:
+            data.append((key, value))
+    return data, progress
+
+
+async def get_stream(client: httpx.AsyncClient, url: str, **params: Any) -> bytes:
+    """GET a streaming route; checks the 200 and the non-JSON content type, returns the body."""
+    response = await client.get(url, params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/octet-stream"
+    return response.content
+
+
+async def post_stream(client: httpx.AsyncClient, url: str, body: Any, **params: Any) -> bytes:
+    """POST to a streaming route (JSON body); checks the 200 and content type, returns the body."""
+    response = await client.post(url, json=body, params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/octet-stream"
+    return response.content
+
+
+def write_series(
+    engine: Engine,
+    run_id: str,
+    name: str,
+    values: Sequence[Any],
+    *,
+    steps: Sequence[int] | None = None,
+    context: dict[str, Any] | None = None,
+    dtype: str = "float",
+    epochs: Sequence[int | None] | None = None,
+    timestamps: Sequence[float | None] | None = None,
+) -> SeriesKey:
+    """Write a series as the ingest worker does: points, then the trace and series-stat index entries."""
+    key = SeriesKey(run_id, context_to_id(context or {}), name)
+    at = list(range(len(values))) if steps is None else list(steps)
+    eps = list(epochs) if epochs is not None else [None] * len(at)
+    ts = list(timestamps) if timestamps is not None else [None] * len(at)
+
+    def stats(summary: SeriesSummary) -> dict[str, float | None]:
+        last = summary.last_value
+        numeric = isinstance(last, int | float) and not isinstance(last, bool)
+        return {"last": float(last) if numeric else None, "min": summary.min, "max": summary.max}
+
+    def apply(tr: Transaction) -> None:
+        set_context(tr, run_id, context or {})
+        old = get_summary(tr, key)
+        points = [Point(s, v, e, t) for s, v, e, t in zip(at, values, eps, ts, strict=True)]
+        new = write_points(tr, key, points, dtype)
+        if old is None:
+            indexes.index_trace(tr, run_id, name)
+        indexes.index_series_stats(
+            tr, run_id, name, key.context_id, None if old is None else stats(old), stats(new)
+        )
+
+    engine.transact(apply)
+    return key
