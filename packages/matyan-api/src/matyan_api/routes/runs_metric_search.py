@@ -1,0 +1,292 @@
+"""``GET /runs/search/metric/`` and ``POST /runs/search/metric/align/`` (http-api.md §3.9.2, §3.9.3).
+
+Metric search streams one frame per run with at least one matching metric trace, in ascending
+creation order on every plan path (the spec's deterministic order):
+``{hash: {params, traces: [TraceView...], props}}``. Which traces match:
+
+- the planner's ``trace_names`` (``metric.name == "x"``) always restrict the candidates;
+- when the plan cannot say on its own (a superset, a scan, or an unindexed ``metric.…`` predicate),
+  each trace is evaluated with ``(run, metric)`` and only matching ones are streamed;
+- a query without sequence predicates is evaluated once per run (unless the plan is exact).
+
+Points come from the store's chart read (:func:`read_downsampled`): each bucket keeps its first, min,
+max and last point, so a spike is never hidden; series no longer than ``p`` come back whole. Unlike
+the reference, ``epochs`` and ``timestamps`` are the stored ones (NaN where not recorded).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from matyan_api.deps import EngineDep, TimezoneOffset
+from matyan_api.query import (
+    PlanResult,
+    PreparedQuery,
+    SequenceView,
+    is_metric_dtype,
+    load_run_view,
+    load_trace_infos,
+    needs_trace_evaluation,
+    plan_query,
+)
+from matyan_api.routes.runs_props import run_props
+from matyan_api.routes.search_common import (
+    Batch,
+    batched_with_heartbeats,
+    prepared,
+    run_params,
+    stream_response,
+)
+from matyan_api.streaming import ProgressReporter, encode_float64_array, encode_tree_bytes
+from matyan_models import context_to_id
+from matyan_store import indexes
+from matyan_store.engine import ReadTransaction
+from matyan_store.runs import get_context, get_run
+from matyan_store.sequences import Block, SeriesKey, get_summary, read_downsampled, read_range
+
+__all__ = ["AlignRequest", "metric_buckets", "router", "sample_series"]
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+# read_downsampled keeps up to four points per bucket (first, min, max, last).
+POINTS_PER_BUCKET = 4
+
+
+def metric_buckets(p: int) -> int:
+    """Buckets for ``p`` points per trace (at least one)."""
+    return max(1, p // POINTS_PER_BUCKET)
+
+
+def _floats(values: Any) -> list[float]:
+    """Numbers as float64; anything else (None, an object) is NaN, which the UI's charts skip."""
+    out: list[float] = []
+    for v in values:
+        if isinstance(v, int | float):
+            try:
+                out.append(float(v))
+            except OverflowError:
+                out.append(math.inf if v > 0 else -math.inf)
+        else:
+            out.append(math.nan)
+    return out
+
+
+def sample_series(tr: ReadTransaction, key: SeriesKey, count: int, p: int) -> Block:
+    """The points of a trace for a ``p``-point chart: all of them when ``count <= p``."""
+    if p <= 0 or count <= p:
+        return read_range(tr, key)
+    return read_downsampled(tr, key, metric_buckets(p), with_epochs_timestamps=True)
+
+
+def _trace_view(
+    name: str,
+    context: dict[str, Any],
+    block: Block,
+    x_axis: tuple[dict[str, Any], dict[str, Any]] | None,
+) -> dict[str, Any]:
+    steps = list(block.steps)
+    view: dict[str, Any] = {
+        "name": name,
+        "context": context,
+        "slice": [0, steps[-1] if steps else 0, 1],
+        "values": encode_float64_array(_floats(block.values)),
+        "iters": encode_float64_array(steps),
+        "epochs": encode_float64_array(_floats(block.epochs)),
+        "timestamps": encode_float64_array(_floats(block.timestamps)),
+    }
+    if x_axis is not None:
+        view["x_axis_values"], view["x_axis_iters"] = x_axis
+    return view
+
+
+class _RunSampler:
+    """Builds one run's metric-search frame inside a read transaction."""
+
+    def __init__(
+        self, query: PreparedQuery, plan: PlanResult, *, p: int, x_axis: str | None, skip_system: bool
+    ) -> None:
+        self.query = query
+        self.plan = plan
+        self.p = p
+        self.x_axis = x_axis
+        self.skip_system = skip_system
+        self.per_trace = needs_trace_evaluation(query, plan)
+        self.per_run = not self.per_trace and (plan.candidates is None or not plan.exact)
+
+    def frame(self, tr: ReadTransaction, run_id: str) -> dict[str, Any] | None:
+        meta = get_run(tr, run_id)
+        if meta is None:
+            return None
+        view = load_run_view(tr, run_id, with_traces=True)
+        if view is None:
+            return None
+        if self.per_run and not self.query.evaluate(view):
+            return None
+        traces = []
+        x_cache: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        for info in load_trace_infos(tr, run_id):
+            if not is_metric_dtype(info.dtype):
+                continue
+            if self.plan.trace_names is not None and info.name not in self.plan.trace_names:
+                continue
+            if self.per_trace and not self.query.evaluate(view, SequenceView(info, view)):
+                continue
+            context = dict(info.context)
+            key = SeriesKey(run_id, context_to_id(context), info.name)
+            block = sample_series(tr, key, info.count, self.p)
+            traces.append(_trace_view(info.name, context, block, self._x_axis(tr, key, x_cache)))
+        if not traces:
+            return None
+        return {
+            "params": run_params(tr, run_id, skip_system=self.skip_system),
+            "traces": traces,
+            "props": run_props(tr, meta),
+        }
+
+    def _x_axis(
+        self, tr: ReadTransaction, key: SeriesKey, cache: dict[int, tuple[dict[str, Any], dict[str, Any]]]
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The x-axis metric of the trace's context, sampled once per context (empty if absent)."""
+        if self.x_axis is None:
+            return None
+        if key.context_id not in cache:
+            x_key = SeriesKey(key.run_id, key.context_id, self.x_axis)
+            summary = get_summary(tr, x_key)
+            if summary is None or not is_metric_dtype(summary.dtype):
+                cache[key.context_id] = (encode_float64_array([]), encode_float64_array([]))
+            else:
+                block = sample_series(tr, x_key, summary.count, self.p)
+                cache[key.context_id] = (
+                    encode_float64_array(_floats(block.values)),
+                    encode_float64_array(block.steps),
+                )
+        return cache[key.context_id]
+
+
+def _plan(tr: ReadTransaction, query: PreparedQuery) -> tuple[PlanResult, list[str]]:
+    plan = plan_query(tr, query, seq_name="metric")
+    if plan.candidates is not None:
+        return plan, plan.candidates  # already in creation order
+    return plan, [run_id for _, run_id in indexes.iter_created_at(tr)]
+
+
+@router.get("/search/metric/", response_class=StreamingResponse)
+async def search_metrics(
+    engine: EngineDep,
+    q: str = "",
+    p: int = 50,
+    x_axis: str | None = None,
+    skip_system: bool = True,
+    report_progress: bool = True,
+    trace_chunk_size: int = 10,
+    x_timezone_offset: TimezoneOffset = 0,
+) -> StreamingResponse:
+    """Runs with matching metric traces, each trace sampled to about ``p`` points.
+
+    ``trace_chunk_size`` is accepted for compatibility (clamped to 1..500 by the reference); a run's
+    traces are read in one transaction here, so it changes nothing.
+    """
+    query = prepared(q, x_timezone_offset)
+    del trace_chunk_size
+
+    async def body() -> AsyncIterator[bytes]:
+        reporter = ProgressReporter(report_progress)
+        plan, ids = await engine.aread(lambda tr: _plan(tr, query))
+        sampler = _RunSampler(query, plan, p=p, x_axis=x_axis or None, skip_system=skip_system)
+        total = len(ids)
+        if total:
+            yield reporter.report(0, total)
+
+        async def load(items: list[tuple[int, str]]) -> Batch:
+            def read(tr: ReadTransaction) -> Batch:
+                out: Batch = []
+                for position, run_id in items:
+                    frame = sampler.frame(tr, run_id)
+                    out.append((b"" if frame is None else encode_tree_bytes((run_id,), frame), position))
+                return out
+
+            return await engine.aread(read)
+
+        def progress(position: int) -> bytes:
+            return reporter.report(position, total, skip_repeat=True)
+
+        async for chunk in batched_with_heartbeats(
+            list(enumerate(ids, start=1)), load, reporter, after_frame=progress
+        ):
+            yield chunk
+        yield reporter.finish()
+
+    return stream_response(body())
+
+
+class AlignTrace(BaseModel):
+    """A trace shown against another metric: its name, context and chart slice ``[start, stop, step]``."""
+
+    name: str
+    context: dict[str, Any]
+    slice: tuple[int, int, int]
+
+
+class AlignRun(BaseModel):
+    """One run of an align request."""
+
+    run_id: str
+    traces: list[AlignTrace]
+
+
+class AlignRequest(BaseModel):
+    """``{align_by, runs: [{run_id, traces: [{name, context, slice}]}]}`` (all fields required)."""
+
+    align_by: str
+    runs: list[AlignRun]
+
+
+def _aligned(tr: ReadTransaction, align_by: str, run: AlignRun) -> list[dict[str, Any]] | None:
+    """The x-axis of each trace of ``run`` (``None``: the run is missing, no frame)."""
+    if get_run(tr, run.run_id) is None:
+        return None
+    out: list[dict[str, Any]] = []
+    for trace in run.traces:
+        context_id = context_to_id(trace.context)
+        if get_context(tr, run.run_id, context_id) != trace.context:
+            continue
+        if get_summary(tr, SeriesKey(run.run_id, context_id, trace.name)) is None:
+            continue
+        x_key = SeriesKey(run.run_id, context_id, align_by)
+        if get_summary(tr, x_key) is None:
+            continue
+        last = trace.slice[1]
+        block = read_range(tr, x_key, None, last + 1 if last > 0 else None)
+        out.append(
+            {
+                "name": trace.name,
+                "context": trace.context,
+                "x_axis_values": encode_float64_array(_floats(block.values)),
+                "x_axis_iters": encode_float64_array(block.steps),
+            }
+        )
+    return out
+
+
+@router.post("/search/metric/align/", response_class=StreamingResponse)
+async def align_metrics(request: AlignRequest, engine: EngineDep) -> StreamingResponse:
+    """For each existing run, its traces' x-axis values from the ``align_by`` metric (full resolution).
+
+    The x-axis is read up to ``slice[1]`` inclusive (no bound when ``slice[1] <= 0``). No progress
+    frames.
+    """
+
+    async def body() -> AsyncIterator[bytes]:
+        for run in request.runs:
+            found = await engine.aread(functools.partial(_aligned, align_by=request.align_by, run=run))
+            if found is not None:
+                yield encode_tree_bytes((run.run_id,), found)
+
+    return stream_response(body())
