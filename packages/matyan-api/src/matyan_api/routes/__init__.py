@@ -14,6 +14,7 @@ from matyan_api.routes import (
     projects,
     reports,
     runs,
+    runs_logs,
     runs_metric_search,
     runs_search,
     tags,
@@ -28,6 +29,7 @@ REST_ROUTERS: list[APIRouter] = [
     # runs: added by the run-routes work (routes/runs*.py), one line per router, here.
     runs_search.router,
     runs_metric_search.router,
+    runs_logs.router,
     runs.router,
     projects.router,
     experiments.router,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from fastapi.responses import StreamingResponse
@@ -94,7 +94,7 @@ def metric_trace_summaries(tr: ReadTransaction, run_id: str, *, full: bool) -> l
     return out
 
 
-def stream_response(body: AsyncIterator[bytes]) -> StreamingResponse:
+def stream_response(body: AsyncIterator[bytes] | Iterator[bytes]) -> StreamingResponse:
     """The binary-codec response (never labelled JSON: the UI picks its decoder by content type)."""
     return StreamingResponse(body, media_type=STREAM_MEDIA_TYPE)
 
