@@ -7,6 +7,10 @@ Per run (so one prefix clears a run, and listing a run's series never walks bloc
     (run, 1, ctx, name, 1, first_step)        block body, when it fits one value
     (run, 1, ctx, name, 1, first_step, i)     block body chunk i, when it does not (a huge object)
 
+The last block of a series may be *open* (see :mod:`matyan_store.sequences.open_block`): its index entry
+says so, and its body is a list of raw segments, segment 0 at the body key and segment ``i >= 1`` at the
+chunk key ``i``, so an append adds one small key instead of rewriting the block.
+
 Small ints as tags keep keys short (an int 0 packs to one byte). The index entries of one series are
 contiguous, so a reader picks blocks from one short range read without touching any body.
 """
@@ -26,6 +30,7 @@ INDEX_TAG = 0
 BODY_TAG = 1
 
 _INDEX_VERSION = 1
+_OPEN_INDEX_VERSION = 2
 
 
 def run_prefix(run_id: str) -> bytes:
@@ -60,11 +65,17 @@ def body_key(run_id: str, ctx: int, name: str, first_step: int) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class IndexEntry:
-    """What the index says about one block: its summary, how many keys its body spans, its rollup."""
+    """What the index says about one block: its summary, how many keys its body spans, its rollup.
+
+    An open block (``open``) has no rollup; ``chunks`` counts its raw segments and ``raw_bytes`` their
+    total size (what decides when it is sealed).
+    """
 
     summary: BlockSummary
     chunks: int
     rollup: bytes
+    open: bool = False
+    raw_bytes: int = 0
 
     @property
     def first_step(self) -> int:
@@ -73,7 +84,7 @@ class IndexEntry:
 
 
 def encode_index_entry(summary: BlockSummary, chunks: int, rollup: bytes) -> bytes:
-    """Encode an index entry value."""
+    """Encode the index entry value of a sealed block."""
     out = bytearray((_INDEX_VERSION,))
     put_uvarint(out, chunks)
     put_bytes(out, encode_summary(summary))
@@ -81,10 +92,26 @@ def encode_index_entry(summary: BlockSummary, chunks: int, rollup: bytes) -> byt
     return bytes(out)
 
 
+def encode_open_index_entry(summary: BlockSummary, segments: int, raw_bytes: int) -> bytes:
+    """Encode the index entry value of an open block of ``segments`` raw segments."""
+    out = bytearray((_OPEN_INDEX_VERSION,))
+    put_uvarint(out, segments)
+    put_uvarint(out, raw_bytes)
+    put_bytes(out, encode_summary(summary))
+    return bytes(out)
+
+
 def decode_index_entry(data: bytes) -> IndexEntry:
     """Inverse of :func:`encode_index_entry`."""
     r = ByteReader(data)
     version = r.byte()
+    if version == _OPEN_INDEX_VERSION:
+        segments = r.uvarint()
+        raw_bytes = r.uvarint()
+        summary = decode_summary(r.sized())
+        if not r.at_end():
+            raise ValueError("trailing bytes after series index entry")
+        return IndexEntry(summary, segments, b"", True, raw_bytes)
     if version != _INDEX_VERSION:
         raise ValueError(f"unsupported series index entry version {version}")
     chunks = r.uvarint()

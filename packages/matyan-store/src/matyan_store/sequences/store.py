@@ -20,26 +20,46 @@ from matyan_store.engine.base import ReadTransaction, Transaction
 from matyan_store.engine.errors import TransactionTooLarge
 from matyan_store.keys import pack, strinc, unpack
 from matyan_store.sequences import layout
-from matyan_store.sequences.layout import IndexEntry, decode_index_entry, encode_index_entry
+from matyan_store.sequences.layout import (
+    IndexEntry,
+    decode_index_entry,
+    encode_index_entry,
+    encode_open_index_entry,
+)
+from matyan_store.sequences.open_block import (
+    MAX_SEGMENTS,
+    append_kind,
+    decode_segments,
+    encode_segment,
+    open_keep_bytes,
+    open_max_bytes,
+    segment_block,
+)
 from matyan_store.sequences.rollup import build_rollup, rollup_downsample
 from matyan_store.series import (
+    DEFAULT_MAX_POINTS,
     MAX_VALUE_BYTES,
     Block,
     BlockSummary,
+    EncodedBlock,
     Point,
     ValueKind,
     combine_summaries,
     decode_block,
     downsample,
     empty_block,
+    encode_block_columns,
     join_chunks,
+    merge_block,
     normalize_point,
-    plan_write,
+    owner_index,
+    split_block,
     split_large_value,
 )
 from matyan_store.series import read_range as codec_read_range
 from matyan_store.series import tail as codec_tail
 from matyan_store.series.points import unify_kinds
+from matyan_store.series.summary import summarize
 from matyan_store.values import decode_value, encode_value
 
 BLOCK_TARGET_BYTES = 12_200
@@ -49,6 +69,9 @@ Just under three 4 KiB pages: LMDB stores values over ~2 KB in whole overflow pa
 carries a 16-byte header), so blocks of up to 12,272 bytes waste little, where 10 KB blocks would leave
 a fifth of their third page empty. Far under FoundationDB's 100 KB value limit either way.
 """
+
+_FILL = 0.97
+"""Sealing cuts a little under the target (as the codec's splitter does) to avoid a re-encode."""
 
 LAST_VALUE_MAX_BYTES = 1024
 """Larger last values (objects) are left out of the series summary; :func:`read_last` has them."""
@@ -209,9 +232,22 @@ class _Series:
         return out
 
     def load(self, entry: IndexEntry) -> Block:
-        """Decode the body of the block of ``entry``."""
+        """Decode the body of the block of ``entry`` (an open block's raw segments, or a sealed block)."""
         first = entry.first_step
         key = self.body_key(first)
+        if entry.open:
+            # Segment 0 is the body key itself, segment i >= 1 the chunk key i: one get or one range.
+            if entry.chunks == 1:
+                data = self.tr.get(key)
+                parts = [] if data is None else [data]
+            else:
+                parts = [v for _, v in self.tr.get_range(key, key + b"\xff")]
+            if len(parts) != entry.chunks:
+                raise ValueError(
+                    f"series {self.key} open block at step {first} has {len(parts)} of "
+                    f"{entry.chunks} segments"
+                )
+            return decode_segments(parts)
         if entry.chunks == 1:
             data = self.tr.get(key)
             if data is None:
@@ -256,6 +292,10 @@ def write_points(
     receiving points is loaded once and each resulting block written once. A point whose block is larger
     than one value is stored across several keys; one larger than a whole transaction raises
     :class:`PointTooLarge` (a :class:`TransactionTooLarge` naming the limit).
+
+    Appends after the last step usually land in the series' open tail block (see
+    :mod:`matyan_store.sequences.open_block`): one new raw segment and two small records, no block
+    decoded or encoded; every few thousand points the open block is sealed into compressed blocks.
     """
     pts = _sorted_unique(points)
     old = get_summary(tr, key)
@@ -269,30 +309,167 @@ def write_points(
         # Appending: only the tail block (the owner of lo) can change; no forward read needed.
         found = ser.owner(lo)
         entries = [] if found is None else [found[1]]
+        if found is not None and found[1].open:
+            done = _append_open(tr, ser, found[1], pts)
+            if done is not None:
+                new = _next_summary(ser, old, pts, dtype, [found[1]], [done])
+                tr.set(layout.summary_key(key.run_id, key.context_id, key.name), _encode_record(new))
+                return new
     else:
         entries = ser.entries(lo, hi)
-    by_first = {e.first_step: e for e in entries}
-    plan = plan_write(
-        [e.summary for e in entries],
-        pts,
-        lambda s: ser.load(by_first[s.first_step]),
-        target_bytes=BLOCK_TARGET_BYTES,
-    )
-    removed = [by_first[s] for s in plan.remove]
-    new_single = {eb.first_step for eb in plan.put if len(eb.data) <= MAX_VALUE_BYTES}
-    put_firsts = {eb.first_step for eb in plan.put}
+    removed, sealed, open_tail = _rewrite(ser, old, entries, pts)
+    put_summaries = _store_blocks(tr, ser, removed, sealed, open_tail)
+    new = _next_summary(ser, old, pts, dtype, removed, put_summaries)
+    tr.set(layout.summary_key(key.run_id, key.context_id, key.name), _encode_record(new))
+    return new
+
+
+def _append_open(tr: Transaction, ser: _Series, entry: IndexEntry, pts: list[Point]) -> BlockSummary | None:
+    """Append ``pts`` (all after the block) to the open block of ``entry`` as new segments.
+
+    Returns the block's new summary, or None when the block must be rewritten instead: the points would
+    change its value kind, or it would outgrow :func:`open_max_bytes` or :data:`MAX_SEGMENTS`.
+    """
+    s = entry.summary
+    if s.count + len(pts) > DEFAULT_MAX_POINTS:
+        return None
+    converted = append_kind(s.kind, pts)
+    if converted is None:
+        return None
+    kind, values = converted
+    steps = [p.step for p in pts]
+    epochs = [p.epoch for p in pts]
+    stamps = [p.timestamp for p in pts]
+    segments = _segments(kind, steps, values, epochs, stamps)
+    raw = entry.raw_bytes + sum(map(len, segments))
+    if raw > open_max_bytes(BLOCK_TARGET_BYTES) or entry.chunks + len(segments) > MAX_SEGMENTS:
+        return None
+    first = entry.first_step
+    body = ser.body_key(first)
+    for i, seg in enumerate(segments, entry.chunks):
+        tr.set(body + pack((i,)), seg)
+    summary = combine_summaries([s, summarize(kind, steps, values, epochs, stamps)])
+    tr.set(ser.index_key(first), encode_open_index_entry(summary, entry.chunks + len(segments), raw))
+    return summary
+
+
+def _segments(
+    kind: ValueKind,
+    steps: Sequence[int],
+    values: Sequence[Any],
+    epochs: Sequence[int | None],
+    stamps: Sequence[float | None],
+) -> list[bytes]:
+    """Raw segments of the given columns, each about :data:`BLOCK_TARGET_BYTES` at most."""
+    whole = encode_segment(kind, steps, values, epochs, stamps)
+    n = len(steps)
+    if len(whole) <= BLOCK_TARGET_BYTES or n == 1:
+        return [whole]
+    # Cut by the average point size (exact for numeric columns, close enough for objects), leaving
+    # room for each segment's header.
+    per = max(1, (BLOCK_TARGET_BYTES - 64) * n // len(whole))
+    return [
+        encode_segment(
+            kind, steps[a : a + per], values[a : a + per], epochs[a : a + per], stamps[a : a + per]
+        )
+        for a in range(0, n, per)
+    ]
+
+
+def _rewrite(
+    ser: _Series, old: SeriesSummary | None, entries: list[IndexEntry], pts: list[Point]
+) -> tuple[list[IndexEntry], list[EncodedBlock], Block | None]:
+    """Merge ``pts`` into the blocks of ``entries`` (each loaded once); return what replaces them.
+
+    Returns the entries to remove, the sealed blocks to write and the new open tail block, if any. Only
+    the series' last block may stay open; the others are split into compressed blocks as always.
+    """
+    if not entries:
+        sealed, rest = _layout_tail(merge_block(None, pts))
+        return [], sealed, rest
+    firsts = [e.first_step for e in entries]
+    groups: dict[int, list[Point]] = {}
+    for p in pts:
+        groups.setdefault(owner_index(firsts, p.step), []).append(p)
+    removed: list[IndexEntry] = []
+    sealed = []
+    rest = None
+    for i in sorted(groups):
+        e = entries[i]
+        removed.append(e)
+        merged = merge_block(ser.load(e), groups[i])
+        if old is None or e.summary.last_step >= old.last_step:
+            tail_sealed, rest = _layout_tail(merged)
+            sealed.extend(tail_sealed)
+        else:
+            sealed.extend(split_block(merged, target_bytes=BLOCK_TARGET_BYTES))
+    return removed, sealed, rest
+
+
+def _layout_tail(block: Block) -> tuple[list[EncodedBlock], Block | None]:
+    """Split the series' last block into full sealed blocks and an open remainder (None: all sealed).
+
+    A block whose raw size is within :func:`open_max_bytes` stays open whole (the same bound appends
+    grow it to). A larger one is sealed from the front, block by block, until what is left fits
+    :func:`open_keep_bytes`; a lone short block that still does not is sealed as well.
+    """
+    target = BLOCK_TARGET_BYTES
+    keep = open_keep_bytes(target)
+    n = len(block)
+    if n <= DEFAULT_MAX_POINTS:
+        raw = len(segment_block(block, 0, n))
+        if raw <= open_max_bytes(target):
+            return [], block
+    else:
+        raw = len(segment_block(block, 0, DEFAULT_MAX_POINTS)) * n // DEFAULT_MAX_POINTS
+    per_point = raw / n
+    sealed: list[EncodedBlock] = []
+    start = 0
+    bytes_per_point: float | None = None
+    while start < n and (n - start) * per_point > keep:
+        take = min(n - start, DEFAULT_MAX_POINTS)
+        if bytes_per_point is not None:
+            take = max(1, min(take, int(target * _FILL / bytes_per_point)))
+        while True:
+            part = block if take == n else block.take(start, start + take)
+            data = encode_block_columns(part)
+            if len(data) <= target or take == 1:
+                break
+            take = max(1, min(take - 1, int(take * target * _FILL / len(data))))
+        bytes_per_point = len(data) / take
+        sealed.append(EncodedBlock(part, data))
+        start += take
+    if start >= n:
+        return sealed, None
+    return sealed, block.take(start, n)
+
+
+def _store_blocks(
+    tr: Transaction,
+    ser: _Series,
+    removed: list[IndexEntry],
+    sealed: list[EncodedBlock],
+    open_tail: Block | None,
+) -> list[BlockSummary]:
+    """Clear the removed blocks' keys, write the new ones; return the new blocks' summaries."""
+    key = ser.key
+    single = {eb.first_step for eb in sealed if len(eb.data) <= MAX_VALUE_BYTES}
+    indexed = {eb.first_step for eb in sealed}
+    if open_tail is not None:
+        single.add(open_tail.first_step)
+        indexed.add(open_tail.first_step)
     for e in removed:
         first = e.first_step
-        if first not in put_firsts:
+        if first not in indexed:
             tr.clear(ser.index_key(first))
         body = ser.body_key(first)
         if e.chunks > 1:
             tr.clear_range(body + b"\x00", body + b"\xff")
-        elif first not in new_single:
+        if first not in single and (e.chunks == 1 or e.open):
             tr.clear(body)
     limit = tr.approximate_size + tr.remaining_size
     put_summaries: list[BlockSummary] = []
-    for eb in plan.put:
+    for eb in sealed:
         first = eb.first_step
         body = ser.body_key(first)
         data = eb.data
@@ -314,9 +491,21 @@ def write_points(
         summary = eb.summary
         put_summaries.append(summary)
         tr.set(ser.index_key(first), encode_index_entry(summary, chunks, build_rollup(eb.block, summary)))
-    new = _next_summary(ser, old, pts, dtype, removed, put_summaries)
-    tr.set(layout.summary_key(key.run_id, key.context_id, key.name), _encode_record(new))
-    return new
+    if open_tail is not None:
+        first = open_tail.first_step
+        body = ser.body_key(first)
+        segments = _segments(
+            open_tail.kind, open_tail.steps, open_tail.values, open_tail.epochs, open_tail.timestamps
+        )
+        for i, seg in enumerate(segments):
+            tr.set(body if i == 0 else body + pack((i,)), seg)
+        summary = open_tail.summary
+        put_summaries.append(summary)
+        tr.set(
+            ser.index_key(first),
+            encode_open_index_entry(summary, len(segments), sum(map(len, segments))),
+        )
+    return put_summaries
 
 
 def _last_fields(p: Point) -> tuple[Any, float | None, bool]:

@@ -90,6 +90,11 @@ def split_block(
     return out
 
 
+def merge_block(block: Block | None, new: Sequence[Point]) -> Block:
+    """``block`` (None: no block) with the normalized, step-sorted ``new`` points merged in (they win)."""
+    return _merged_block(block, new)
+
+
 def _merged_block(block: Block | None, new: Sequence[Point]) -> Block:
     if block is None:
         return Block.from_points(new)
