@@ -31,6 +31,7 @@ from matyan_store.sequences import (
     write_points,
 )
 from matyan_store.sequences import store as seq_store
+from matyan_store.sequences.open_block import MAX_SEGMENTS
 
 __all__ = ["seq_engine"]
 
@@ -51,6 +52,10 @@ def _entries(engine: Engine, key: SeriesKey) -> list[layout.IndexEntry]:
     )
 
 
+def _chart(tr: Any, key: SeriesKey, full: bool, start: int | None, stop: int | None) -> Any:
+    return read_downsampled(tr, key, 40, start, stop, with_epochs_timestamps=full)
+
+
 def _same_reads(engine: Engine, a: SeriesKey, b: SeriesKey, n: int) -> None:
     """Every read of ``a`` (written point by point) equals that of ``b`` (the same points, one batch)."""
 
@@ -63,16 +68,8 @@ def _same_reads(engine: Engine, a: SeriesKey, b: SeriesKey, n: int) -> None:
         rb = engine.read(lambda tr, s=start, e=stop: read_range(tr, b, s, e))  # type: ignore[misc]
         assert cols(ra) == cols(rb)
         for full in (False, True):
-            da = engine.read(
-                lambda tr, s=start, e=stop, f=full: read_downsampled(
-                    tr, a, 40, s, e, with_epochs_timestamps=f
-                )
-            )  # type: ignore[misc]
-            db = engine.read(
-                lambda tr, s=start, e=stop, f=full: read_downsampled(
-                    tr, b, 40, s, e, with_epochs_timestamps=f
-                )
-            )  # type: ignore[misc]
+            da = engine.read(lambda tr, f=full, s=start, e=stop: _chart(tr, a, f, s, e))  # type: ignore[misc]
+            db = engine.read(lambda tr, f=full, s=start, e=stop: _chart(tr, b, f, s, e))  # type: ignore[misc]
             # Without epochs/timestamps only steps and values are asked for (blocks answered from
             # their summaries fill the others in, so those depend on where blocks start).
             assert cols(da)[: 4 if full else 2] == cols(db)[: 4 if full else 2]
@@ -106,7 +103,7 @@ def test_point_by_point_appends_read_like_one_batch(seq_engine: Engine, small_bl
     assert entries[-1].open
     assert not any(e.open for e in entries[:-1])  # only the tail block is ever open
     assert len(entries) > 5  # it was sealed many times over
-    assert entries[-1].chunks <= seq_store.MAX_SEGMENTS
+    assert entries[-1].chunks <= MAX_SEGMENTS
     _same_reads(seq_engine, SMALL, BATCHED, n)
 
 
