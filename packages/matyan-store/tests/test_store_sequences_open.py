@@ -157,3 +157,12 @@ def test_replayed_appends_and_deletion_leave_nothing_behind(seq_engine: Engine, 
     assert seq_engine.transact(lambda tr: delete_run_series(tr, SMALL.run_id, 1 << 30))
     begin = layout.run_prefix(SMALL.run_id)
     assert seq_engine.read(lambda tr: list(tr.get_range(begin, begin + b"\xff"))) == []
+
+
+def test_fast_step_packing_matches_the_tuple_layer() -> None:
+    from matyan_store.keys import pack
+
+    for step in [0, 1, 255, 256, 65_535, 2**32, 2**63 - 1, *random.Random(3).sample(range(2**40), 50)]:
+        assert layout.pack_step(step) == pack((step,))
+    assert layout.series_prefixes("r", 2, "m").summary == layout.summary_key("r", 2, "m")
+    assert layout.series_prefixes("r", 2, "m").body + layout.pack_step(7) == layout.body_key("r", 2, "m", 7)

@@ -18,6 +18,7 @@ contiguous, so a reader picks blocks from one short range read without touching 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from matyan_store.keys import SERIES
@@ -31,6 +32,41 @@ BODY_TAG = 1
 
 _INDEX_VERSION = 1
 _OPEN_INDEX_VERSION = 2
+
+
+_INT_CODE = 0x14
+
+
+def pack_step(step: int) -> bytes:
+    """``pack((step,))`` of the tuple layer for a step (an int in [0, 2**64)), without its generic encoder.
+
+    Appends pack a few keys each; the generic encoder costs more than the rest of a small append.
+    """
+    if step == 0:
+        return b"\x14"
+    size = (step.bit_length() + 7) // 8
+    if size > 8:
+        raise ValueError(f"step out of range: {step}")
+    return bytes((_INT_CODE + size,)) + step.to_bytes(size, "big")
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPrefixes:
+    """The packed keys of one series that do not depend on a step."""
+
+    summary: bytes
+    index: bytes
+    body: bytes
+
+
+@lru_cache(maxsize=4096)
+def series_prefixes(run_id: str, ctx: int, name: str) -> SeriesPrefixes:
+    """Summary key, index entry prefix and body key prefix of a series (cached: writers repeat them)."""
+    return SeriesPrefixes(
+        summary_key(run_id, ctx, name),
+        index_base(run_id, ctx, name),
+        SERIES.pack((run_id, DATA_SECTION, ctx, name, BODY_TAG)),
+    )
 
 
 def run_prefix(run_id: str) -> bytes:

@@ -171,7 +171,7 @@ def _decode_record(data: bytes) -> SeriesSummary:
 
 def get_summary(tr: ReadTransaction, key: SeriesKey) -> SeriesSummary | None:
     """The series' summary, or None if it has no points."""
-    data = tr.get(layout.summary_key(key.run_id, key.context_id, key.name))
+    data = tr.get(layout.series_prefixes(key.run_id, key.context_id, key.name).summary)
     return None if data is None else _decode_record(data)
 
 
@@ -198,18 +198,21 @@ def list_run_series(tr: ReadTransaction, run_id: str) -> list[tuple[SeriesKey, S
 class _Series:
     """Key helpers of one series inside one transaction."""
 
-    __slots__ = ("base", "key", "tr")
+    __slots__ = ("base", "body_base", "key", "summary_key", "tr")
 
     def __init__(self, tr: ReadTransaction, key: SeriesKey) -> None:
         self.tr = tr
         self.key = key
-        self.base = layout.index_base(key.run_id, key.context_id, key.name)
+        prefixes = layout.series_prefixes(key.run_id, key.context_id, key.name)
+        self.base = prefixes.index
+        self.body_base = prefixes.body
+        self.summary_key = prefixes.summary
 
     def index_key(self, step: int) -> bytes:
-        return self.base + pack((step,))
+        return self.base + layout.pack_step(step)
 
     def body_key(self, step: int) -> bytes:
-        return layout.body_key(self.key.run_id, self.key.context_id, self.key.name, step)
+        return self.body_base + layout.pack_step(step)
 
     def owner(self, step: int) -> tuple[bytes, IndexEntry] | None:
         """The entry of the block owning ``step`` (the last one starting at or before it), if any."""
@@ -265,6 +268,13 @@ class _Series:
 # --- writing -----------------------------------------------------------------------------------------
 
 
+class _Unread:
+    """Type of :data:`_UNREAD`, the default of ``write_points(summary=...)``: read it from the store."""
+
+
+_UNREAD = _Unread()
+
+
 def _sorted_unique(points: Sequence[Point | tuple[Any, ...]]) -> list[Point]:
     pts = [normalize_point(p) for p in points]
     if all(a.step < b.step for a, b in pairwise(pts)):
@@ -284,7 +294,12 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def write_points(
-    tr: Transaction, key: SeriesKey, points: Sequence[Point | tuple[Any, ...]], dtype: str
+    tr: Transaction,
+    key: SeriesKey,
+    points: Sequence[Point | tuple[Any, ...]],
+    dtype: str,
+    *,
+    summary: SeriesSummary | _Unread | None = _UNREAD,
 ) -> SeriesSummary:
     """Write ``points`` (any order; a step given twice keeps its last point) and return the new summary.
 
@@ -293,12 +308,15 @@ def write_points(
     than one value is stored across several keys; one larger than a whole transaction raises
     :class:`PointTooLarge` (a :class:`TransactionTooLarge` naming the limit).
 
+    ``summary``: the series' current summary (None: no points yet) when the caller has just read it with
+    :func:`get_summary` in this transaction, so it is not read again.
+
     Appends after the last step usually land in the series' open tail block (see
     :mod:`matyan_store.sequences.open_block`): one new raw segment and two small records, no block
     decoded or encoded; every few thousand points the open block is sealed into compressed blocks.
     """
     pts = _sorted_unique(points)
-    old = get_summary(tr, key)
+    old = get_summary(tr, key) if isinstance(summary, _Unread) else summary
     if not pts:
         if old is None:
             raise ValueError(f"no points to write to new series {key}")
@@ -313,14 +331,14 @@ def write_points(
             done = _append_open(tr, ser, found[1], pts)
             if done is not None:
                 new = _next_summary(ser, old, pts, dtype, [found[1]], [done])
-                tr.set(layout.summary_key(key.run_id, key.context_id, key.name), _encode_record(new))
+                tr.set(ser.summary_key, _encode_record(new))
                 return new
     else:
         entries = ser.entries(lo, hi)
     removed, sealed, open_tail = _rewrite(ser, old, entries, pts)
     put_summaries = _store_blocks(tr, ser, removed, sealed, open_tail)
     new = _next_summary(ser, old, pts, dtype, removed, put_summaries)
-    tr.set(layout.summary_key(key.run_id, key.context_id, key.name), _encode_record(new))
+    tr.set(ser.summary_key, _encode_record(new))
     return new
 
 
@@ -347,7 +365,7 @@ def _append_open(tr: Transaction, ser: _Series, entry: IndexEntry, pts: list[Poi
     first = entry.first_step
     body = ser.body_key(first)
     for i, seg in enumerate(segments, entry.chunks):
-        tr.set(body + pack((i,)), seg)
+        tr.set(body + layout.pack_step(i), seg)
     summary = combine_summaries([s, summarize(kind, steps, values, epochs, stamps)])
     tr.set(ser.index_key(first), encode_open_index_entry(summary, entry.chunks + len(segments), raw))
     return summary
@@ -498,7 +516,7 @@ def _store_blocks(
             open_tail.kind, open_tail.steps, open_tail.values, open_tail.epochs, open_tail.timestamps
         )
         for i, seg in enumerate(segments):
-            tr.set(body if i == 0 else body + pack((i,)), seg)
+            tr.set(body if i == 0 else body + layout.pack_step(i), seg)
         summary = open_tail.summary
         put_summaries.append(summary)
         tr.set(
