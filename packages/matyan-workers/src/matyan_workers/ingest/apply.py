@@ -136,6 +136,8 @@ def collect_blob_keys(tr: Transaction, run_id: str) -> list[str]:
 @dataclass
 class _SeriesBuffer:
     dtype: str
+    summary: SeriesSummary | None
+    """The series' summary when first touched in this transaction (only :meth:`flush` writes it)."""
     last_step: int
     points: list[Point] = field(default_factory=list)
 
@@ -158,6 +160,7 @@ class TxnApplier:
         self._dropped: dict[str, bool] = {}
         self._ensured: set[str] = set()
         self._contexts: set[tuple[str, int]] = set()
+        self._context_ids: dict[str, int] = {}
         self._series: dict[SeriesKey, _SeriesBuffer] = {}
 
     # -- run state ---------------------------------------------------------------------------------
@@ -185,9 +188,14 @@ class TxnApplier:
 
     def _context_id(self, run_id: str, context: Mapping[Any, Any] | None) -> int:
         ctx = dict(context or {})
-        from matyan_models import context_to_id
+        # Hashing a context (canonical JSON) costs more than applying a point; messages of a run repeat
+        # the same few contexts. Equal reprs of JSON data mean equal contexts, so the memo is exact.
+        memo = repr(ctx)
+        ctx_id = self._context_ids.get(memo)
+        if ctx_id is None:
+            from matyan_models import context_to_id
 
-        ctx_id = context_to_id(ctx)
+            ctx_id = self._context_ids[memo] = context_to_id(ctx)
         if (run_id, ctx_id) not in self._contexts:
             runs.set_context(self.tr, run_id, ctx)
             self._contexts.add((run_id, ctx_id))
@@ -199,7 +207,9 @@ class TxnApplier:
         buf = self._series.get(key)
         if buf is None:
             summary = sequences.get_summary(self.tr, key)
-            buf = _SeriesBuffer(dtype=dtype, last_step=-1 if summary is None else summary.last_step)
+            buf = _SeriesBuffer(
+                dtype=dtype, summary=summary, last_step=-1 if summary is None else summary.last_step
+            )
             self._series[key] = buf
         buf.dtype = dtype
         return buf
@@ -218,8 +228,10 @@ class TxnApplier:
             buf = self._series.pop(key)
             if not buf.points:
                 continue
-            old = sequences.get_summary(self.tr, key)
-            new = sequences.write_points(self.tr, key, buf.points, buf.dtype)
+            # Nothing but this flush writes the series in the transaction, so the summary read when it
+            # was first touched is still current: no second (or third) read.
+            old = buf.summary
+            new = sequences.write_points(self.tr, key, buf.points, buf.dtype, summary=old)
             # write_points keeps the series itself; the run search indexes are ours to update.
             if old is None:
                 indexes.index_trace(self.tr, key.run_id, key.name)
