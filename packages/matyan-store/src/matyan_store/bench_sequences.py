@@ -8,7 +8,6 @@ and stored bytes per point. Figures only; nothing is asserted. Targets are DESIG
 from __future__ import annotations
 
 import argparse
-import random
 import struct
 import tempfile
 import time
@@ -19,35 +18,9 @@ import lmdb
 
 from matyan_store.engine import Engine, Transaction, open_engine
 from matyan_store.sequences import Point, SeriesKey, read_downsampled, read_range, write_points
+from matyan_store.series.bench_codec import loss_curve, timestamps
 
 _F32 = struct.Struct("<f")
-
-
-def _f32(x: float) -> float:
-    value: float = _F32.unpack(_F32.pack(x))[0]
-    return value
-
-
-def loss_values(n: int, seed: int) -> list[float]:
-    """A noisy decaying float32-derived curve, like a training loss sent by a client."""
-    rng = random.Random(seed)
-    x = 2.5
-    out = []
-    for i in range(n):
-        x = abs(x * (1 - 2e-6) + rng.gauss(0, 0.01))
-        out.append(_f32(x + 0.05 * rng.random() + 1e-3 * (i % 7)))
-    return out
-
-
-def wall_times(n: int, seed: int) -> list[float]:
-    """``time.time()``-like stamps, ~10 points/s with a few ms of jitter."""
-    rng = random.Random(seed)
-    t = 1_760_000_000.123456
-    out = []
-    for _ in range(n):
-        t += 0.1 + rng.gauss(0, 0.004)
-        out.append(t)
-    return out
 
 
 def _open(path: Path) -> Engine:
@@ -71,8 +44,8 @@ def _timed(fn: Callable[[], object], runs: int) -> list[float]:
 def ingest(engine: Engine, points: int, series: int, batch: int, per_txn: int, stamps: bool) -> float:
     """Write ``points`` over ``series`` series, ``batch`` points per series, ``per_txn`` series per txn."""
     per_series = points // series
-    values = loss_values(per_series, 1)
-    times = wall_times(per_series, 2) if stamps else [None] * per_series
+    values = loss_curve(per_series, 1, float32=True)
+    times = timestamps(per_series, 2) if stamps else [None] * per_series
     keys = [SeriesKey(f"run{i // 10:04d}", i % 3, f"metric-{i}") for i in range(series)]
     t0 = time.perf_counter()
     written = 0
@@ -104,8 +77,8 @@ def one_series(path: Path, n: int, stamps: bool, batch: int) -> tuple[Engine, Se
     """A fresh engine holding one ``n``-point regular float metric; returns the write rate too."""
     engine = _open(path)
     key = SeriesKey("chart-run", 0, "loss")
-    values = loss_values(n, 3)
-    times = wall_times(n, 4) if stamps else [None] * n
+    values = loss_curve(n, 3, float32=True)
+    times = timestamps(n, 4) if stamps else [None] * n
     t0 = time.perf_counter()
     for a in range(0, n, batch):
         pts = [Point(s, values[s], None, times[s]) for s in range(a, min(a + batch, n))]
