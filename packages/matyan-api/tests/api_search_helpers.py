@@ -9,10 +9,9 @@ import httpx
 
 from matyan_api.streaming import decode_frames, is_progress_key
 from matyan_models import context_to_id
-from matyan_store import indexes
 from matyan_store.engine import Engine, Transaction
-from matyan_store.runs import set_context
-from matyan_store.sequences import Point, SeriesKey, SeriesSummary, get_summary, write_points
+from matyan_store.runs import set_context, write_run_series
+from matyan_store.sequences import Point, SeriesKey
 
 
 def split_frames(body: bytes) -> tuple[list[tuple[Any, Any]], list[tuple[str, tuple[int, int]]]]:
@@ -61,21 +60,10 @@ def write_series(
     eps = list(epochs) if epochs is not None else [None] * len(at)
     ts = list(timestamps) if timestamps is not None else [None] * len(at)
 
-    def stats(summary: SeriesSummary) -> dict[str, float | None]:
-        last = summary.last_value
-        numeric = isinstance(last, int | float) and not isinstance(last, bool)
-        return {"last": float(last) if numeric else None, "min": summary.min, "max": summary.max}
-
     def apply(tr: Transaction) -> None:
         set_context(tr, run_id, context or {})
-        old = get_summary(tr, key)
         points = [Point(s, v, e, t) for s, v, e, t in zip(at, values, eps, ts, strict=True)]
-        new = write_points(tr, key, points, dtype)
-        if old is None:
-            indexes.index_trace(tr, run_id, name)
-        indexes.index_series_stats(
-            tr, run_id, name, key.context_id, None if old is None else stats(old), stats(new)
-        )
+        write_run_series(tr, key, points, dtype)
 
     engine.transact(apply)
     return key

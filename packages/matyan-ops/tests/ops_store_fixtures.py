@@ -155,16 +155,7 @@ def populate(engine: Engine) -> None:
     ]
 
     def write(tr: Transaction, key: SeriesKey, dtype: str, points: list[Point]) -> None:
-        new = sequences.write_points(tr, key, points, dtype)
-        indexes.index_trace(tr, key.run_id, key.name)
-        indexes.index_series_stats(
-            tr,
-            key.run_id,
-            key.name,
-            key.context_id,
-            None,
-            {"last": new.last_value, "min": new.min, "max": new.max},
-        )
+        runs.write_run_series(tr, key, points, dtype)
 
     for key, dtype, points in series:
         engine.transact(partial(write, key=key, dtype=dtype, points=points))

@@ -22,7 +22,7 @@ from matyan_ops import backup_layout as layout
 from matyan_ops.backup_entities import EntityRestore, restore_entities
 from matyan_ops.backup_json import restore_bytes, restore_reference_bytes
 from matyan_ops.runtime import UsageError
-from matyan_store import entities, indexes, runs, sequences, tombstones
+from matyan_store import entities, indexes, runs, tombstones
 from matyan_store.blobs import SyncBlobStore
 from matyan_store.engine import Engine, ReadTransaction, Transaction
 from matyan_store.reindex import expected_run_entries
@@ -216,13 +216,7 @@ def _write_batch(
 ) -> None:
     for (ctx_id, name), points in batch.items():
         key = SeriesKey(run_id, ctx_id, name)
-        old = sequences.get_summary(tr, key)
-        new = sequences.write_points(tr, key, points, dtypes.get((ctx_id, name), "float"))
-        indexes.index_trace(tr, run_id, name)
-        before = None if old is None else {"last": old.last_value, "min": old.min, "max": old.max}
-        indexes.index_series_stats(
-            tr, run_id, name, ctx_id, before, {"last": new.last_value, "min": new.min, "max": new.max}
-        )
+        runs.write_run_series(tr, key, points, dtypes.get((ctx_id, name), "float"))
 
 
 def _restore_series(

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from matyan_models import context_to_id
-from matyan_store import indexes, tombstones
+from matyan_store import indexes, sequences, tombstones
 from matyan_store.engine.base import ReadTransaction, Transaction
 from matyan_store.entities import adjust_experiment_run_count, adjust_tag_run_count
 from matyan_store.keys import RUNS
@@ -51,6 +51,7 @@ __all__ = [
     "set_run_attrs",
     "set_run_experiment",
     "update_run",
+    "write_run_series",
 ]
 
 _META = "m"
@@ -244,8 +245,6 @@ def delete_run_data(tr: Transaction, run_id: str, *, max_bytes: int, now: float 
     at which point a tombstone with the deletion time is in place. Call it in fresh transactions until
     it returns ``True``; repeating a finished deletion is harmless.
     """
-    from matyan_store import sequences
-
     meta = _read_meta(tr, run_id)
     if meta is not None:
         if not meta.pending_deletion:
@@ -401,3 +400,36 @@ def detach_tag(tr: Transaction, tag_id: str) -> list[str]:
     for run_id in run_ids:
         remove_run_tag(tr, run_id, tag_id)
     return run_ids
+
+
+def _series_stats(summary: sequences.SeriesSummary) -> dict[str, Any]:
+    return {"last": summary.last_value, "min": summary.min, "max": summary.max}
+
+
+def write_run_series(
+    tr: Transaction,
+    key: sequences.SeriesKey,
+    points: Sequence[sequences.Point],
+    dtype: str,
+    *,
+    summary: sequences.SeriesSummary | sequences.Unread | None = sequences.UNREAD,
+) -> sequences.SeriesSummary:
+    """Write points of one of the run's series and keep the run's search indexes in step with it.
+
+    :func:`sequences.write_points` keeps the series itself; this also records the trace name and moves
+    the series' last/min/max index entries, in the same transaction. ``summary``: the series' current
+    summary (``None``: no points yet) when the caller already read it in this transaction.
+    """
+    old = sequences.get_summary(tr, key) if isinstance(summary, sequences.Unread) else summary
+    new = sequences.write_points(tr, key, points, dtype, summary=old)
+    if old is None:
+        indexes.index_trace(tr, key.run_id, key.name)
+    indexes.index_series_stats(
+        tr,
+        key.run_id,
+        key.name,
+        key.context_id,
+        None if old is None else _series_stats(old),
+        _series_stats(new),
+    )
+    return new

@@ -7,6 +7,9 @@ per series. Functions take a transaction; see :mod:`matyan_store.sequences.store
 """
 
 from matyan_store.sequences.store import (
+    _UNREAD as UNREAD,
+)
+from matyan_store.sequences.store import (
     BLOCK_TARGET_BYTES,
     LAST_VALUE_MAX_BYTES,
     PointTooLarge,
@@ -23,16 +26,21 @@ from matyan_store.sequences.store import (
     read_tail,
     write_points,
 )
+from matyan_store.sequences.store import (
+    _Unread as Unread,
+)
 from matyan_store.series import Block, Point
 
 __all__ = [
     "BLOCK_TARGET_BYTES",
     "LAST_VALUE_MAX_BYTES",
+    "UNREAD",
     "Block",
     "Point",
     "PointTooLarge",
     "SeriesKey",
     "SeriesSummary",
+    "Unread",
     "delete_run_series",
     "get_summary",
     "list_run_series",

@@ -42,7 +42,7 @@ from matyan_models.ingestion import (
     RemoveTagMessage,
     SetRunPropertyMessage,
 )
-from matyan_store import entities, indexes, runs, sequences, tombstones
+from matyan_store import entities, runs, sequences, tombstones
 from matyan_store.engine.base import Transaction
 from matyan_store.sequences import Point, SeriesKey, SeriesSummary
 from matyan_store.series import normalize_point
@@ -230,19 +230,7 @@ class TxnApplier:
                 continue
             # Nothing but this flush writes the series in the transaction, so the summary read when it
             # was first touched is still current: no second (or third) read.
-            old = buf.summary
-            new = sequences.write_points(self.tr, key, buf.points, buf.dtype, summary=old)
-            # write_points keeps the series itself; the run search indexes are ours to update.
-            if old is None:
-                indexes.index_trace(self.tr, key.run_id, key.name)
-            indexes.index_series_stats(
-                self.tr,
-                key.run_id,
-                key.name,
-                key.context_id,
-                None if old is None else _stats(old),
-                _stats(new),
-            )
+            runs.write_run_series(self.tr, key, buf.points, buf.dtype, summary=buf.summary)
 
     # -- messages ----------------------------------------------------------------------------------
 
@@ -389,7 +377,3 @@ class TxnApplier:
         self._ensured.discard(run_id)
         self._contexts = {c for c in self._contexts if c[0] != run_id}
         self.started_deletions.append(run_id)
-
-
-def _stats(summary: SeriesSummary) -> dict[str, float | None]:
-    return {"last": summary.last_value, "min": summary.min, "max": summary.max}
