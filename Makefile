@@ -14,7 +14,7 @@ BENCH_OPS_POINTS ?= 1000000
 
 include infra/Makefile.infra
 
-.PHONY: help setup run test lint typecheck bench bench-store bench-ingest bench-ops clean
+.PHONY: help setup run test lint typecheck bench bench-store bench-ingest bench-ops bench-api bench-search clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -37,7 +37,7 @@ typecheck: setup ## mypy (strict) over every package
 test: lint typecheck ## ruff, mypy and every test, local services included
 	$(UV) run --frozen pytest
 
-bench: bench-store bench-ingest bench-ops ## every benchmark, printed against DESIGN.md §7 targets
+bench: bench-store bench-ingest bench-ops bench-api bench-search ## every benchmark, printed against DESIGN.md §7 targets
 
 bench-store: setup ## store: ingest points/s, 1M-point chart read, full read, bytes/point (BENCH_POINTS=10000000)
 	$(UV) run --frozen python -m matyan_store.series.bench_codec
@@ -48,6 +48,12 @@ bench-ingest: setup ## ingest-worker apply path: messages/s and points/s
 
 bench-ops: setup ## backup and restore throughput
 	$(UV) run --frozen python -m matyan_ops.bench_backup $(BENCH_OPS_POINTS)
+
+bench-api: setup ## API: p50/p99 of runs info, experiments, tags, project params (10k runs; 100/500 concurrent; 1 and 2 workers)
+	$(UV) run --frozen python -m matyan_api.bench_api
+
+bench-search: setup ## search: run search (indexed, full scan), metric search, one 1M-point series at 1,000 buckets
+	$(UV) run --frozen python -m matyan_api.bench_search
 
 clean: ## remove the venv, caches and run directory
 	rm -rf .venv .run .cache .mypy_cache .ruff_cache .pytest_cache
