@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from loguru import logger
 
@@ -51,9 +51,11 @@ from matyan_workers.ingest import outbox
 __all__ = [
     "LOGS_SEQUENCE",
     "LOG_RECORDS_SEQUENCE",
+    "MetricPoint",
     "Outcome",
     "TxnApplier",
     "collect_blob_keys",
+    "metric_point",
     "metric_value",
 ]
 
@@ -90,6 +92,32 @@ def metric_value(raw: Any, parsed: float | None, dtype: str | None) -> int | flo
     if dtype == "bool" and type(value) in (int, float) and value in (0, 1):
         return bool(value)
     return value
+
+
+class MetricPoint(NamedTuple):
+    """What applying a ``log_metric`` needs: its fields, ``value`` as :func:`metric_value` stores it."""
+
+    run_id: str
+    name: str
+    value: int | float | bool
+    step: int | None
+    epoch: int | None
+    context: Mapping[Any, Any] | None
+    dtype: str
+    """The series dtype (a missing or empty ``dtype`` reads as ``"float"``)."""
+
+
+def metric_point(frame: LogMetricMessage, payload: Mapping[Any, Any]) -> MetricPoint:
+    """The :class:`MetricPoint` of a validated ``log_metric`` frame and its raw payload."""
+    return MetricPoint(
+        run_id=frame.run_id,
+        name=frame.name,
+        value=metric_value(payload.get("value"), frame.value, frame.dtype),
+        step=frame.step,
+        epoch=frame.epoch,
+        context=frame.context,
+        dtype=frame.dtype or "float",
+    )
 
 
 def _timestamp(dt: datetime | None) -> float | None:
@@ -187,15 +215,19 @@ class TxnApplier:
             self._ensure_run(run_id)
 
     def _context_id(self, run_id: str, context: Mapping[Any, Any] | None) -> int:
-        ctx = dict(context or {})
-        # Hashing a context (canonical JSON) costs more than applying a point; messages of a run repeat
-        # the same few contexts. Equal reprs of JSON data mean equal contexts, so the memo is exact.
-        memo = repr(ctx)
+        if not context:
+            ctx: Mapping[Any, Any] = {}
+            memo = "{}"
+        else:
+            ctx = context
+            # Hashing a context (canonical JSON) costs more than applying a point; messages of a run
+            # repeat the same few contexts. Equal reprs of JSON data mean equal contexts: the memo is exact.
+            memo = repr(ctx)
         ctx_id = self._context_ids.get(memo)
         if ctx_id is None:
             from matyan_models import context_to_id
 
-            ctx_id = self._context_ids[memo] = context_to_id(ctx)
+            ctx_id = self._context_ids[memo] = context_to_id(dict(ctx))
         if (run_id, ctx_id) not in self._contexts:
             runs.set_context(self.tr, run_id, ctx)
             self._contexts.add((run_id, ctx_id))
@@ -234,6 +266,18 @@ class TxnApplier:
 
     # -- messages ----------------------------------------------------------------------------------
 
+    def apply_metric(self, point: MetricPoint) -> str:
+        """Apply one ``log_metric`` (the common message, parsed by the fast path); an :class:`Outcome`."""
+        run_id = point.run_id
+        if self.is_dropped(run_id):
+            return Outcome.DROPPED_DELETED
+        self._ensure_run_once(run_id)
+        ctx_id = self._context_id(run_id, point.context)
+        self._add_point(
+            SeriesKey(run_id, ctx_id, point.name), point.dtype, point.step, point.value, point.epoch
+        )
+        return Outcome.APPLIED
+
     def apply(self, frame: IngestionFrameT, payload: Mapping[Any, Any]) -> str:
         """Apply one typed message (``payload``: its raw payload dict); returns an :class:`Outcome`."""
         run_id = frame.run_id
@@ -246,16 +290,7 @@ class TxnApplier:
             case CreateRunMessage():
                 return self._create_run(frame)
             case LogMetricMessage():
-                self._ensure_run_once(run_id)
-                ctx_id = self._context_id(run_id, frame.context)
-                value = metric_value(payload.get("value"), frame.value, frame.dtype)
-                self._add_point(
-                    SeriesKey(run_id, ctx_id, frame.name),
-                    frame.dtype or "float",
-                    frame.step,
-                    value,
-                    frame.epoch,
-                )
+                return self.apply_metric(metric_point(frame, payload))
             case LogCustomObjectMessage():
                 self._ensure_run_once(run_id)
                 ctx_id = self._context_id(run_id, frame.context)
