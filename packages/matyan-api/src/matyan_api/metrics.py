@@ -8,7 +8,14 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import Counter, Histogram, generate_latest
 
-__all__ = ["HTTP_REQUESTS", "HTTP_REQUEST_DURATION", "observe_request", "router", "status_class"]
+__all__ = [
+    "HTTP_REQUESTS",
+    "HTTP_REQUEST_DURATION",
+    "PLANNER_PATHS",
+    "observe_request",
+    "router",
+    "status_class",
+]
 
 # The text format 0.0.4 the reference answers with (newer clients default to 1.0.0).
 PROMETHEUS_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -21,6 +28,15 @@ HTTP_REQUEST_DURATION: Final = Histogram(
     "Time to answer an HTTP request (until the handler returns; streams included).",
     _LABELS,
     buckets=_BUCKETS,
+)
+
+# Which way the searches answered their queries (http-api.md §5.6): path fast|lazy, endpoint
+# run_search|metric_search|iter_matching_sequences, reason exact|superset|no_candidates|
+# unindexed_sequence|"".
+PLANNER_PATHS: Final = Counter(
+    "matyan_planner_path_total",
+    "Search queries by planner path (fast: index candidates; lazy: a scan).",
+    ("path", "endpoint", "reason"),
 )
 
 

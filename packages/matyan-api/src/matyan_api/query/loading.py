@@ -61,13 +61,21 @@ def load_trace_infos(tr: ReadTransaction, run_id: str) -> list[TraceInfo]:
     return infos
 
 
-def load_run_view(tr: ReadTransaction, run_id: str, *, with_traces: bool = False) -> RunView | None:
+def load_run_view(
+    tr: ReadTransaction,
+    run_id: str,
+    *,
+    with_traces: bool = False,
+    meta: runs.RunMeta | None = None,
+    traces: list[TraceInfo] | None = None,
+) -> RunView | None:
     """The run as a query sees it; ``None`` if it is missing or pending deletion.
 
     ``with_traces`` also reads the sequence summaries (for ``run.metrics[...]``); otherwise
-    ``run.metrics`` is empty.
+    ``run.metrics`` is empty. ``meta`` / ``traces``: already read in this transaction (not read again).
     """
-    meta = runs.get_run(tr, run_id)
+    if meta is None:
+        meta = runs.get_run(tr, run_id)
     if meta is None:
         return None
     attrs = runs.get_run_attrs(tr, run_id)
@@ -80,7 +88,8 @@ def load_run_view(tr: ReadTransaction, run_id: str, *, with_traces: bool = False
     if meta.experiment_id is not None:
         found = entities.get_experiment(tr, meta.experiment_id)
         experiment = found.name if found is not None else None
-    traces = load_trace_infos(tr, run_id) if with_traces else []
+    if traces is None:
+        traces = load_trace_infos(tr, run_id) if with_traces else []
     return RunView(
         run_id,
         meta.to_dict(),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,17 +26,22 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from matyan_api.deps import EngineDep, TimezoneOffset
+from matyan_api.deps import EngineDep, SettingsDep, TimezoneOffset
 from matyan_api.query import (
     PlanResult,
     PreparedQuery,
+    RunView,
     SequenceView,
+    TraceInfo,
+    has_unindexed_sequence_predicate,
     is_metric_dtype,
     load_run_view,
     load_trace_infos,
     needs_trace_evaluation,
     plan_query,
 )
+from matyan_api.query.paging import list_created_ids
+from matyan_api.query.timing import QueryTimer, record_planner_path
 from matyan_api.routes.runs_props import run_props
 from matyan_api.routes.search_common import (
     Batch,
@@ -46,9 +52,8 @@ from matyan_api.routes.search_common import (
 )
 from matyan_api.streaming import ProgressReporter, encode_float64_array, encode_tree_bytes
 from matyan_models import context_to_id
-from matyan_store import indexes
-from matyan_store.engine import ReadTransaction
-from matyan_store.runs import get_context, get_run
+from matyan_store.engine import Engine, ReadTransaction
+from matyan_store.runs import RunMeta, get_context, get_run
 from matyan_store.sequences import Block, SeriesKey, get_summary, read_downsampled, read_range
 
 __all__ = ["AlignRequest", "metric_buckets", "router", "sample_series"]
@@ -107,48 +112,95 @@ def _trace_view(
 
 
 class _RunSampler:
-    """Builds one run's metric-search frame inside a read transaction."""
+    """Builds the metric-search frames of a batch of runs inside one read transaction."""
 
     def __init__(
-        self, query: PreparedQuery, plan: PlanResult, *, p: int, x_axis: str | None, skip_system: bool
+        self,
+        query: PreparedQuery,
+        plan: PlanResult,
+        timer: QueryTimer,
+        *,
+        p: int,
+        x_axis: str | None,
+        skip_system: bool,
     ) -> None:
         self.query = query
         self.plan = plan
+        self.timer = timer
         self.p = p
         self.x_axis = x_axis
         self.skip_system = skip_system
         self.per_trace = needs_trace_evaluation(query, plan)
         self.per_run = not self.per_trace and (plan.candidates is None or not plan.exact)
+        self.runs_checked = 0
+        self.runs_matched = 0
 
-    def frame(self, tr: ReadTransaction, run_id: str) -> dict[str, Any] | None:
+    def batch(self, tr: ReadTransaction, items: list[tuple[int, str]]) -> Batch:
+        """Encoded frames of ``(position, run_id)`` items (``b""`` for runs without matching traces)."""
+        with self.timer.step("fetch_bundles", run_index=items[0][0] - 1, extra=f"batch_size={len(items)}"):
+            bundles = [(position, run_id, self._bundle(tr, run_id)) for position, run_id in items]
+        out: Batch = []
+        for position, run_id, bundle in bundles:
+            frame = None if bundle is None else self.frame(tr, position - 1, run_id, *bundle)
+            out.append((b"" if frame is None else encode_tree_bytes((run_id,), frame), position))
+        return out
+
+    @staticmethod
+    def _bundle(tr: ReadTransaction, run_id: str) -> tuple[RunMeta, RunView, list[TraceInfo]] | None:
         meta = get_run(tr, run_id)
         if meta is None:
             return None
-        view = load_run_view(tr, run_id, with_traces=True)
-        if view is None:
+        infos = load_trace_infos(tr, run_id)
+        view = load_run_view(tr, run_id, with_traces=True, meta=meta, traces=infos)
+        return None if view is None else (meta, view, infos)
+
+    def frame(
+        self,
+        tr: ReadTransaction,
+        index: int,
+        run_id: str,
+        meta: RunMeta,
+        view: RunView,
+        infos: list[TraceInfo],
+    ) -> dict[str, Any] | None:
+        """One run's frame, or ``None`` when no trace matches."""
+        self.runs_checked += 1
+        with self.timer.step("build_run_view_and_check", run_index=index, run_hash=run_id):
+            selected: list[TraceInfo] = []
+            if not self.per_run or self.query.evaluate(view):
+                for info in infos:
+                    if not is_metric_dtype(info.dtype):
+                        continue
+                    if self.plan.trace_names is not None and info.name not in self.plan.trace_names:
+                        continue
+                    if self.per_trace and not self.query.evaluate(view, SequenceView(info, view)):
+                        continue
+                    selected.append(info)
+        if not selected:
             return None
-        if self.per_run and not self.query.evaluate(view):
-            return None
-        traces = []
-        x_cache: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-        for info in load_trace_infos(tr, run_id):
-            if not is_metric_dtype(info.dtype):
-                continue
-            if self.plan.trace_names is not None and info.name not in self.plan.trace_names:
-                continue
-            if self.per_trace and not self.query.evaluate(view, SequenceView(info, view)):
-                continue
-            context = dict(info.context)
-            key = SeriesKey(run_id, context_to_id(context), info.name)
-            block = sample_series(tr, key, info.count, self.p)
-            traces.append(_trace_view(info.name, context, block, self._x_axis(tr, key, x_cache)))
-        if not traces:
-            return None
+        self.runs_matched += 1
+        with self.timer.step(
+            "collect_traces", run_index=index, run_hash=run_id, extra=f"traces={len(selected)}"
+        ):
+            traces = []
+            x_cache: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+            for info in selected:
+                context = dict(info.context)
+                key = SeriesKey(run_id, context_to_id(context), info.name)
+                block = sample_series(tr, key, info.count, self.p)
+                traces.append(_trace_view(info.name, context, block, self._x_axis(tr, key, x_cache)))
         return {
             "params": run_params(tr, run_id, skip_system=self.skip_system),
             "traces": traces,
             "props": run_props(tr, meta),
         }
+
+    def summary(self) -> None:
+        """The request's one ``summary`` timing line."""
+        self.timer.summary(
+            f"runs_checked={self.runs_checked} runs_matched={self.runs_matched}",
+            ("fetch_bundles", "build_run_view_and_check", "collect_traces"),
+        )
 
     def _x_axis(
         self, tr: ReadTransaction, key: SeriesKey, cache: dict[int, tuple[dict[str, Any], dict[str, Any]]]
@@ -170,16 +222,28 @@ class _RunSampler:
         return cache[key.context_id]
 
 
-def _plan(tr: ReadTransaction, query: PreparedQuery) -> tuple[PlanResult, list[str]]:
-    plan = plan_query(tr, query, seq_name="metric")
+async def _plan(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> tuple[PlanResult, list[str]]:
+    """The plan and the runs to visit in creation order (a scan lists the index in pages)."""
+    t0 = time.perf_counter()
+    plan = await engine.aread(lambda tr: plan_query(tr, query, seq_name="metric"))
+    if has_unindexed_sequence_predicate(query):
+        path, reason = "lazy", "unindexed_sequence"
+    elif plan.candidates is None:
+        path, reason = "lazy", "no_candidates"
+    else:
+        path, reason = "fast", ""
+    record_planner_path(path, "metric_search", reason)
+    timer.path = "candidate" if path == "fast" else "lazy"
+    timer.log("plan_query", time.perf_counter() - t0)
     if plan.candidates is not None:
         return plan, plan.candidates  # already in creation order
-    return plan, [run_id for _, run_id in indexes.iter_created_at(tr)]
+    return plan, await list_created_ids(engine)
 
 
 @router.get("/search/metric/", response_class=StreamingResponse)
 async def search_metrics(
     engine: EngineDep,
+    settings: SettingsDep,
     q: str = "",
     p: int = 50,
     x_axis: str | None = None,
@@ -198,21 +262,15 @@ async def search_metrics(
 
     async def body() -> AsyncIterator[bytes]:
         reporter = ProgressReporter(report_progress)
-        plan, ids = await engine.aread(lambda tr: _plan(tr, query))
-        sampler = _RunSampler(query, plan, p=p, x_axis=x_axis or None, skip_system=skip_system)
+        timer = QueryTimer(settings.query_timing_enabled, "metric_search")
+        plan, ids = await _plan(engine, query, timer)
+        sampler = _RunSampler(query, plan, timer, p=p, x_axis=x_axis or None, skip_system=skip_system)
         total = len(ids)
         if total:
             yield reporter.report(0, total)
 
         async def load(items: list[tuple[int, str]]) -> Batch:
-            def read(tr: ReadTransaction) -> Batch:
-                out: Batch = []
-                for position, run_id in items:
-                    frame = sampler.frame(tr, run_id)
-                    out.append((b"" if frame is None else encode_tree_bytes((run_id,), frame), position))
-                return out
-
-            return await engine.aread(read)
+            return await engine.aread(functools.partial(sampler.batch, items=items))
 
         def progress(position: int) -> bytes:
             return reporter.report(position, total, skip_repeat=True)
@@ -221,6 +279,7 @@ async def search_metrics(
             list(enumerate(ids, start=1)), load, reporter, after_frame=progress
         ):
             yield chunk
+        sampler.summary()
         yield reporter.finish()
 
     return stream_response(body())

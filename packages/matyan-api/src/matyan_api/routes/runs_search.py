@@ -3,7 +3,8 @@
 Run search collects every match first (planner candidates, evaluated when they are only a superset,
 or a creation-order scan when no index applies), sorts them by the ``sort`` spec, skips past
 ``offset``, and streams one frame per run ``{hash: {params, traces: {metric: [...]}, props}}``, read
-ten runs per transaction with the next batch prefetched. A ``metric.…`` predicate means "the run has a
+ten runs per transaction with the next batch prefetched. Matching reads the runs in bounded pages of
+read transactions (never one snapshot for the whole scan). A ``metric.…`` predicate means "the run has a
 metric trace for which it holds" on every plan path.
 """
 
@@ -19,7 +20,7 @@ from typing import Any, Final
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from matyan_api.deps import EngineDep, TimezoneOffset
+from matyan_api.deps import EngineDep, SettingsDep, TimezoneOffset
 from matyan_api.errors import ApiError
 from matyan_api.query import (
     PreparedQuery,
@@ -28,6 +29,8 @@ from matyan_api.query import (
     plan_query,
     sequence_views,
 )
+from matyan_api.query.paging import scan_runs
+from matyan_api.query.timing import QueryTimer, record_planner_path
 from matyan_api.routes.runs_props import run_props
 from matyan_api.routes.search_common import (
     Batch,
@@ -115,30 +118,57 @@ def sort_rows[R: _Row](rows: list[R], keys: tuple[SortKey, ...], now: float | No
     return out
 
 
-def _collect(tr: ReadTransaction, query: PreparedQuery) -> list[_Row]:
-    """Every run the query matches (missing and pending runs left out), in planner order."""
-    plan = plan_query(tr, query, seq_name="metric")
+async def _collect(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> list[_Row]:
+    """Every run the query matches (missing and pending runs left out), in planner order.
+
+    The plan is one transaction; the runs are then visited in bounded pages (:func:`scan_runs`).
+    """
+    t0 = time.perf_counter()
+    plan = await engine.aread(lambda tr: plan_query(tr, query, seq_name="metric"))
     if plan.candidates is None:
-        ids: list[str] = [run_id for _, run_id in indexes.iter_created_at(tr)]
+        timer.path, reason = "lazy", "no_candidates"
+        record_planner_path("lazy", "run_search", reason)
     else:
-        ids = plan.candidates
+        reason = "exact" if plan.exact else "superset"
+        timer.path = reason
+        record_planner_path("fast", "run_search", reason)
+    timer.log("plan_query", time.perf_counter() - t0)
     evaluate = plan.candidates is None or not plan.exact
+    with_seqs = "metric" in query.sequence_names
     experiments: dict[str, str] = {}
-    rows: list[_Row] = []
-    for run_id in ids:
-        meta = get_run(tr, run_id)
+    counts = {"checked": 0, "matched": 0}
+
+    def visit(tr: ReadTransaction, index: int, run_id: str) -> _Row | None:
+        if not evaluate:
+            meta = get_run(tr, run_id)
+            if meta is None:
+                return None
+            return _Row(run_id, meta, _experiment_name(tr, meta.experiment_id, experiments))
+        with timer.step("fetch_meta", run_index=index, run_hash=run_id):
+            meta = get_run(tr, run_id)
         if meta is None:
-            continue
-        if evaluate:
-            view = load_run_view(tr, run_id)
-            if view is None:
-                continue
-            seqs = (
-                sequence_views(view, load_trace_infos(tr, run_id)) if "metric" in query.sequence_names else []
-            )
-            if not query.matches_run(view, seqs):
-                continue
-        rows.append(_Row(run_id, meta, _experiment_name(tr, meta.experiment_id, experiments)))
+            return None
+        with timer.step("build_run_view", run_index=index, run_hash=run_id):
+            view = load_run_view(tr, run_id, meta=meta)
+            seqs = []
+            if view is not None and with_seqs:
+                seqs = sequence_views(view, load_trace_infos(tr, run_id))
+        if view is None:
+            return None
+        counts["checked"] += 1
+        with timer.step("check", run_index=index, run_hash=run_id):
+            matched = query.matches_run(view, seqs)
+        if not matched:
+            return None
+        counts["matched"] += 1
+        return _Row(run_id, meta, _experiment_name(tr, meta.experiment_id, experiments))
+
+    rows = await scan_runs(engine, plan.candidates, visit)
+    if evaluate:
+        timer.summary(
+            f"runs_checked={counts['checked']} runs_matched={counts['matched']}",
+            ("fetch_meta", "build_run_view", "check"),
+        )
     return rows
 
 
@@ -185,6 +215,7 @@ def _batch_loader(
 @router.get("/search/run/", response_class=StreamingResponse)
 async def search_runs(
     engine: EngineDep,
+    settings: SettingsDep,
     q: str = "",
     limit: int = 0,
     offset: str = "",
@@ -206,7 +237,8 @@ async def search_runs(
 
     async def body() -> AsyncIterator[bytes]:
         reporter = ProgressReporter(report_progress)
-        task = asyncio.ensure_future(engine.aread(lambda tr: _collect(tr, query)))
+        timer = QueryTimer(settings.query_timing_enabled, "run_search")
+        task = asyncio.ensure_future(_collect(engine, query, timer))
         try:
             async for beat in heartbeats_until_done(task, reporter):
                 yield beat
