@@ -1,4 +1,10 @@
-"""A mixed training stream for many runs, and the exact store contents it must produce."""
+"""A mixed training stream for many runs, and the exact store contents it must produce.
+
+Every run logs float and int metrics (one in a ``val`` context), a metric that never has a step, log
+records, terminal lines, custom objects, hparams (set, then replaced) and tags (added, one removed). A third
+of the runs log nothing with a step (except terminal lines, whose step the frame requires), so their series
+are numbered by the worker: auto-assigned steps must come out ``0..n-1`` even across SIGKILLs.
+"""
 
 from __future__ import annotations
 
@@ -16,20 +22,26 @@ from matyan_store.sequences import SeriesKey
 from matyan_workers.ingest.apply import LOG_RECORDS_SEQUENCE, LOGS_SEQUENCE
 
 VAL = {"subset": "val"}
+SERIES = ("loss", "auto", "count", "samples")
+"""Series in the default context; ``acc`` is in ``VAL``."""
 
 
 @dataclass
 class Expected:
-    """What each run must hold once the stream is applied."""
+    """What each run must hold once the stream is applied: ``(step, value)`` per series."""
 
-    loss: dict[str, list[tuple[int, float]]] = field(default_factory=lambda: defaultdict(list))
-    auto: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    acc: dict[str, list[tuple[int, float]]] = field(default_factory=lambda: defaultdict(list))
+    series: dict[tuple[str, str], list[tuple[int, Any]]] = field(default_factory=lambda: defaultdict(list))
+    """``(run_id, name)`` → points; ``name`` is one of :data:`SERIES` or ``"acc"``."""
     records: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     lines: dict[str, list[tuple[int, str]]] = field(default_factory=lambda: defaultdict(list))
     tags: dict[str, set[str]] = field(default_factory=dict)
     hparams: dict[str, dict[str, Any]] = field(default_factory=dict)
     poison: int = 0
+
+    @property
+    def all_tags(self) -> set[str]:
+        """Every tag name the stream adds (each must exist once)."""
+        return {"all", "t-0", "t-1", *(f"late-{r % 4}" for r in range(len(self.hparams)))}
 
 
 POISON = [
@@ -41,54 +53,83 @@ POISON = [
 ]
 
 
+def _run_messages(run_id: str, r: int, per_run: int, exp: Expected, stepless: bool) -> list[bytes]:
+    """``per_run`` messages of one run, with what they must leave in the store recorded in ``exp``."""
+    msgs = [
+        frontier_value(run_id, {"type": "create_run", "client_datetime": CLIENT_DT}),
+        frontier_value(run_id, {"type": "set_run_property", "experiment": f"exp-{r % 3}"}),
+        frontier_value(run_id, {"type": "add_tag", "tag_name": f"t-{r % 2}"}),
+        frontier_value(run_id, {"type": "add_tag", "tag_name": "all"}),
+        frontier_value(run_id, {"type": "log_hparams", "value": {"hparams": {"lr": r / 10, "seed": r}}}),
+    ]
+    tags = {f"t-{r % 2}", "all", f"late-{r % 4}"}
+    steps: dict[str, int] = defaultdict(int)
+
+    def point(name: str, step: int | None, value: Any) -> int | None:
+        """Record the point; the step it is sent with (``None`` in a stepless run, or for ``auto``)."""
+        key = (run_id, name)
+        if stepless or step is None:
+            exp.series[key].append((len(exp.series[key]), value))
+            return None
+        exp.series[key].append((step, value))
+        return step
+
+    body = per_run - len(msgs) - 3  # the late tag and hparams, and the last message
+    for i in range(body):
+        match i % 10:
+            case 0 | 5:
+                value = float(i) / 7
+                msgs.append(
+                    frontier_value(run_id, metric("loss", value, point("loss", steps["loss"], value)))
+                )
+                steps["loss"] += 1
+            case 1 | 6:
+                msgs.append(frontier_value(run_id, metric("auto", float(i), point("auto", None, float(i)))))
+            case 2:
+                sent = metric("acc", i / 3, point("acc", i, i / 3), context=VAL)
+                msgs.append(frontier_value(run_id, sent))
+            case 3:
+                # The frontier's float field sends 3.0; the int dtype must bring the int back.
+                msgs.append(frontier_value(run_id, metric("count", i, point("count", 2 * i, i), dtype="int")))
+            case 4 | 8:
+                text = f"record {i}"
+                record = {"type": "log_record", "message": text, "level": 20, "timestamp": 1.0}
+                msgs.append(frontier_value(run_id, record))
+                exp.records[run_id].append(text)
+            case 7:
+                obj = {"text": f"sample {i}", "format": "text"}
+                sent = {"type": "log_custom_object", "name": "samples", "value": obj, "dtype": "text"}
+                sent["step"] = point("samples", i + 1, obj)
+                msgs.append(frontier_value(run_id, sent))
+            case _:
+                line = f"line {i}"
+                msgs.append(frontier_value(run_id, {"type": "log_terminal_line", "line": line, "step": i}))
+                exp.lines[run_id].append((i, line))
+        if i == body // 2:
+            late = {"type": "add_tag", "tag_name": f"late-{r % 4}"}
+            msgs.append(frontier_value(run_id, late))
+            hparams = {"lr": r / 100, "seed": r, "warmup": i}
+            msgs.append(frontier_value(run_id, {"type": "log_hparams", "value": {"hparams": hparams}}))
+            exp.hparams[run_id] = hparams
+    if r % 2 == 0:
+        msgs.append(frontier_value(run_id, {"type": "remove_tag", "tag_name": "t-0"}))
+        tags.discard("t-0")
+    else:
+        msgs.append(frontier_value(run_id, {"type": "finish_run", "client_datetime": CLIENT_DT}))
+    exp.tags[run_id] = tags
+    return msgs
+
+
 def build_stream(
     n_runs: int, per_run: int, seed: int, poison: int = 0, prefix: str = "run"
 ) -> tuple[list[tuple[str, bytes]], Expected]:
-    """``n_runs`` runs of ``per_run`` messages (a third of the metric points without a step), interleaved."""
+    """``n_runs`` runs of ``per_run`` messages (every third run without steps), randomly interleaved."""
     rng = random.Random(seed)
     exp = Expected()
     per: dict[str, list[bytes]] = {}
     for r in range(n_runs):
         run_id = f"{prefix}-{seed}-{r:02d}"
-        tags = {f"t-{r % 2}", "all"}
-        msgs = [
-            frontier_value(run_id, {"type": "create_run", "client_datetime": CLIENT_DT}),
-            frontier_value(run_id, {"type": "set_run_property", "experiment": f"exp-{r % 3}"}),
-            frontier_value(run_id, {"type": "add_tag", "tag_name": f"t-{r % 2}"}),
-            frontier_value(run_id, {"type": "add_tag", "tag_name": "all"}),
-            frontier_value(run_id, {"type": "log_hparams", "value": {"hparams": {"lr": r / 10, "seed": r}}}),
-        ]
-        exp.hparams[run_id] = {"lr": r / 10, "seed": r}
-        step = 0
-        for i in range(per_run - len(msgs) - 1):
-            value = float(i)
-            match i % 6:
-                case 0 | 3:
-                    msgs.append(frontier_value(run_id, metric("loss", value, step)))
-                    exp.loss[run_id].append((step, value))
-                    step += 1
-                case 1 | 4:
-                    msgs.append(frontier_value(run_id, metric("auto", value, None)))
-                    exp.auto[run_id].append(value)
-                case 2:
-                    text = f"record {i}"
-                    msgs.append(
-                        frontier_value(
-                            run_id, {"type": "log_record", "message": text, "level": 20, "timestamp": 1.0}
-                        )
-                    )
-                    exp.records[run_id].append(text)
-                case _:
-                    msgs.append(frontier_value(run_id, metric("acc", value, i, context=VAL)))
-                    exp.acc[run_id].append((i, value))
-        if r % 2 == 0:
-            msgs.append(frontier_value(run_id, {"type": "remove_tag", "tag_name": "t-0"}))
-            tags.discard("t-0")
-        else:
-            msgs.append(frontier_value(run_id, {"type": "log_terminal_line", "line": "done", "step": 0}))
-            exp.lines[run_id].append((0, "done"))
-        exp.tags[run_id] = tags
-        per[run_id] = msgs
+        per[run_id] = _run_messages(run_id, r, per_run, exp, stepless=r % 3 == 2)
     stream: list[tuple[str, bytes]] = []
     cursors = {run_id: 0 for run_id in per}
     while cursors:
@@ -106,22 +147,34 @@ def build_stream(
 def check_store(tr: ReadTransaction, exp: Expected) -> None:
     """Assert the store holds exactly what ``exp`` says: no duplicates, no gaps, nothing extra."""
     val_ctx = context_to_id(VAL)
-    tag_names = {t.id: t.name for t in entities.list_tags(tr)}
+    tags = entities.list_tags(tr)
+    tag_names = {t.id: t.name for t in tags}
+    assert sorted(t.name for t in tags) == sorted(exp.all_tags)  # each tag created once
     for run_id, hparams in exp.hparams.items():
         meta = runs.get_run(tr, run_id)
         assert meta is not None, run_id
-        assert runs.get_run_attrs(tr, run_id, ("hparams",)) == hparams
-        assert {tag_names[t] for t in runs.get_run_tag_ids(tr, run_id)} == exp.tags[run_id]
-        loss = sequences.read_range(tr, SeriesKey(run_id, 0, "loss"))
-        assert list(zip(loss.steps, loss.values, strict=True)) == exp.loss[run_id], run_id
-        auto = sequences.read_range(tr, SeriesKey(run_id, 0, "auto"))
-        assert list(auto.steps) == list(range(len(exp.auto[run_id]))), run_id
-        assert list(auto.values) == exp.auto[run_id], run_id
-        acc = sequences.read_range(tr, SeriesKey(run_id, val_ctx, "acc"))
-        assert list(zip(acc.steps, acc.values, strict=True)) == exp.acc[run_id], run_id
+        assert runs.get_run_attrs(tr, run_id, ("hparams",)) == hparams, run_id
+        assert {tag_names[t] for t in runs.get_run_tag_ids(tr, run_id)} == exp.tags[run_id], run_id
+        stored = {(name, ctx) for name, ctx in _series_names(tr, run_id)}
+        wanted = {(name, 0) for name in SERIES} | {("acc", val_ctx)}
+        if exp.lines[run_id]:
+            wanted.add((LOGS_SEQUENCE, 0))
+        if exp.records[run_id]:
+            wanted.add((LOG_RECORDS_SEQUENCE, 0))
+        assert stored == wanted, run_id
+        for name in (*SERIES, "acc"):
+            block = sequences.read_range(tr, SeriesKey(run_id, val_ctx if name == "acc" else 0, name))
+            got = list(zip(block.steps, block.values, strict=True))
+            assert got == exp.series[(run_id, name)], (run_id, name)
+            if name == "count":
+                assert all(type(v) is int for v in block.values), run_id
         recs = sequences.read_range(tr, SeriesKey(run_id, 0, LOG_RECORDS_SEQUENCE))
-        assert list(recs.steps) == list(range(len(exp.records[run_id])))
+        assert list(recs.steps) == list(range(len(exp.records[run_id]))), run_id
         assert [v["message"] for v in recs.values] == exp.records[run_id], run_id
         lines = sequences.read_range(tr, SeriesKey(run_id, 0, LOGS_SEQUENCE))
-        assert list(zip(lines.steps, lines.values, strict=True)) == exp.lines[run_id]
+        assert list(zip(lines.steps, lines.values, strict=True)) == exp.lines[run_id], run_id
     assert deadletters.count_dead_letters(tr) == exp.poison
+
+
+def _series_names(tr: ReadTransaction, run_id: str) -> list[tuple[str, int]]:
+    return [(key.name, key.context_id) for key, _ in sequences.list_run_series(tr, run_id)]
