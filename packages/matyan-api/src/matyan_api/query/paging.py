@@ -90,17 +90,18 @@ async def scan_runs[R](
     return out
 
 
-async def list_created_ids(engine: Engine, *, page: int = ID_PAGE) -> list[str]:
-    """Every run id in creation order, read ``page`` index keys per transaction."""
+async def list_created_ids(engine: Engine, *, page: int | None = None) -> list[str]:
+    """Every run id in creation order, read ``page`` (default :data:`ID_PAGE`) index keys per transaction."""
+    size = max(1, page if page is not None else ID_PAGE)
     out: list[str] = []
     cursor: tuple[float, str] | None = None
     while True:
 
         def read(tr: ReadTransaction, after: tuple[float, str] | None = cursor) -> list[tuple[float, str]]:
-            return list(indexes.iter_created_at(tr, after=after, limit=page))
+            return list(indexes.iter_created_at(tr, after=after, limit=size))
 
         rows = await engine.aread(read)
         out.extend(run_id for _, run_id in rows)
-        if len(rows) < page:
+        if len(rows) < size:
             return out
         cursor = rows[-1]
