@@ -43,7 +43,7 @@ bench-store: setup ## store: ingest points/s, 1M-point chart read, full read, by
 	$(UV) run --frozen python -m matyan_store.series.bench_codec
 	$(UV) run --frozen python -m matyan_store.bench_sequences --points $(BENCH_POINTS)
 
-bench-ingest: setup ## ingest-worker apply path: messages/s and points/s
+bench-ingest: setup ## ingest worker: apply path, Kafka -> store with one worker process (msg/s, points/s), ingest -> readable p50/p99
 	$(UV) run --frozen python -m matyan_workers.bench_ingest
 
 bench-ops: setup ## backup and restore throughput
