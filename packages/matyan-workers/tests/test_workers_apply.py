@@ -12,9 +12,9 @@ from workers_fixtures import CLIENT_DT, Feed, delete_value, engine, frontier_val
 from matyan_store import deadletters, entities, indexes, offsets, runs, sequences, tombstones
 from matyan_store.engine import Engine, EngineLimits, ReadTransaction, open_engine
 from matyan_store.sequences import SeriesKey
-from matyan_workers.ingest import outbox
 from matyan_workers.ingest.apply import LOG_RECORDS_SEQUENCE, LOGS_SEQUENCE, metric_value
 from matyan_workers.ingest.batching import BatchResult, BatchRunner
+from matyan_workers.ingest.deletions import get_pending
 
 __all__ = ["engine"]
 
@@ -256,7 +256,7 @@ def test_delete_run_tombstones_drops_later_messages_and_records_event(engine: En
         assert tombstones.is_deleted(tr, "r6")
         assert sequences.list_run_series(tr, "r6") == []
         assert indexes.lookup(tr, "trace", "m") == []
-        entry = outbox.get_pending(tr, "r6")
+        entry = get_pending(tr, "r6")
         assert entry is not None
         assert entry.data_deleted
         assert entry.blob_keys == ["artifacts/r6/model.pt", "elsewhere/img.png"]

@@ -22,8 +22,8 @@ from matyan_store.blobs import BlobSettings, BlobStore, open_blob_store
 from matyan_store.engine import Engine, open_engine
 from matyan_store.settings import Settings
 from matyan_workers.control.consumer import ControlWorker
-from matyan_workers.ingest import outbox
 from matyan_workers.ingest.consumer import IngestWorker
+from matyan_workers.ingest.deletions import list_pending
 from matyan_workers.kafka_config import WorkerSettings
 
 __all__ = ["engine"]
@@ -216,7 +216,7 @@ async def test_delete_run_chain_removes_data_and_blobs(kafka_service: KafkaServi
 
         async def done() -> bool:
             left = await store.list(run_id) + await store.list(f"artifacts/{run_id}")
-            pending = eng.read(lambda tr: outbox.list_pending(tr))
+            pending = eng.read(lambda tr: list_pending(tr))
             return not left and not pending and eng.read(lambda tr: runs.get_run(tr, other)) is not None
 
         try:

@@ -6,9 +6,11 @@ The store change is committed first; the Kafka side effects (§9) follow it:
   ``{run_id, archived}`` control events;
 - ``DELETE`` and ``delete-batch`` flag the run pending deletion (it disappears from every read at
   once) and publish ``delete_run`` to the ingestion topic keyed by the run id, for the ingest worker
-  to remove the data after everything logged before it.
+  to remove the data after everything logged before it. The message is recorded in the store's outbox
+  in the same transaction (:mod:`matyan_api.delete_outbox`) and cleared once the broker has it, so a
+  broker outage only delays the deletion.
 
-Publishing never fails a request (the publisher logs and swallows errors).
+Publishing never fails a request (the publisher logs and reports failures, it never raises).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel
 
+from matyan_api.delete_outbox import publish_and_clear, record_delete
 from matyan_api.deps import EngineDep, PublisherDep
 from matyan_api.errors import ApiError
 from matyan_api.kafka_publisher import Publisher
 from matyan_api.routes.runs_common import require_run
-from matyan_models import ControlEventType, IngestionMessageType
-from matyan_store import entities, tombstones
+from matyan_models import ControlEventType
+from matyan_store import entities, outbox, tombstones
 from matyan_store.engine import Engine, Transaction
 from matyan_store.runs import get_run, mark_pending_deletion, update_run
 
@@ -76,10 +79,6 @@ async def _publish_archived(publisher: Publisher, run_id: str, archived: bool) -
     await publisher.publish_control(event.value, {"run_id": run_id, "archived": archived})
 
 
-async def _publish_delete(publisher: Publisher, run_id: str) -> None:
-    await publisher.publish_ingestion(IngestionMessageType.DELETE_RUN.value, run_id, {})
-
-
 def _finish_fields(finalized_at: float | None) -> dict[str, Any]:
     # An existing end time is kept.
     return {"active": False, "finalized_at": time.time() if finalized_at is None else finalized_at}
@@ -125,15 +124,16 @@ async def delete_run_route(run_id: str, engine: EngineDep, publisher: PublisherD
     worker's deletion is idempotent, and a lost first message is thereby retried).
     """
 
-    def apply(tr: Transaction) -> None:
+    def apply(tr: Transaction) -> outbox.OutboxEntry:
         meta = get_run(tr, run_id, include_pending=True)
         if meta is None:
             raise ApiError(404)
         if not meta.pending_deletion:
             mark_pending_deletion(tr, run_id)
+        return record_delete(tr, run_id)
 
-    await engine.atransact(apply)
-    await _publish_delete(publisher, run_id)
+    entry = await engine.atransact(apply)
+    await publish_and_clear(engine, publisher, [entry])
     return {"id": run_id, "status": "OK"}
 
 
@@ -143,13 +143,18 @@ async def delete_batch(
 ) -> dict[str, Any]:
     """Flag every listed run pending deletion and publish one ``delete_run`` per id (no existence check)."""
     ids = _unique_ids(run_ids)
+    for begin in range(0, len(ids), BATCH_CHUNK):
 
-    def apply(tr: Transaction, run_id: str) -> bool:
-        mark_pending_deletion(tr, run_id)
-        return True
+        def apply(
+            tr: Transaction, chunk: list[str] = ids[begin : begin + BATCH_CHUNK]
+        ) -> list[outbox.OutboxEntry]:
+            recorded = []
+            for run_id in chunk:
+                mark_pending_deletion(tr, run_id)
+                recorded.append(record_delete(tr, run_id))
+            return recorded
 
-    for run_id in await _in_chunks(engine, ids, apply):
-        await _publish_delete(publisher, run_id)
+        await publish_and_clear(engine, publisher, await engine.atransact(apply))
     return dict(OK)
 
 

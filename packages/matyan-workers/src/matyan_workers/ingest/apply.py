@@ -13,7 +13,7 @@ Rules the spec pins and this module keeps:
 * any message for a run that does not exist first creates the run with complete default meta (no ghosts);
 * auto-assigned steps continue after the last stored (or buffered) step of the series;
 * ``delete_run`` writes the tombstone first, reads the run's blob keys, runs one bounded slice of the
-  deletion and records the rest in the outbox (:mod:`.outbox`) for after the commit.
+  deletion and records the rest in the store's outbox (:mod:`.deletions`) for after the commit.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from matyan_store import entities, runs, sequences, tombstones
 from matyan_store.engine.base import Transaction
 from matyan_store.sequences import Point, SeriesKey, SeriesSummary
 from matyan_store.series import normalize_point
-from matyan_workers.ingest import outbox
+from matyan_workers.ingest.deletions import PendingDeletion, get_pending, put_pending
 
 __all__ = [
     "LOGS_SEQUENCE",
@@ -399,14 +399,14 @@ class TxnApplier:
         # The tombstone goes first: messages after this one are dropped even while the bounded
         # deletion is still running in later transactions.
         tombstones.mark_deleted(tr, run_id, now)
-        previous = outbox.get_pending(tr, run_id)
+        previous = get_pending(tr, run_id)
         blob_keys = collect_blob_keys(tr, run_id)
         if previous is not None:
             blob_keys = sorted(set(blob_keys) | set(previous.blob_keys))
         entities.delete_notes_for_run(tr, run_id)
         done = runs.delete_run_data(tr, run_id, max_bytes=self.delete_max_bytes, now=now)
-        outbox.put_pending(
-            tr, outbox.PendingDeletion(run_id=run_id, blob_keys=blob_keys, data_deleted=done, recorded_at=now)
+        put_pending(
+            tr, PendingDeletion(run_id=run_id, blob_keys=blob_keys, data_deleted=done, recorded_at=now)
         )
         self._dropped[run_id] = True
         self._ensured.discard(run_id)

@@ -1,30 +1,95 @@
 """After-commit work of ``delete_run``: finish the bounded deletion, then publish ``run_deleted``.
 
-Both steps work from the outbox (:mod:`.outbox`), so they resume after a crash: the deletion continues
-in fresh transactions until the store reports the run gone, and the event is published until the broker
-acknowledges it. Publishing failures are logged and retried on the next pass; they never stop the worker.
+A ``delete_run`` message is applied in the transaction that stores its offset: that transaction writes
+the tombstone, starts the bounded data deletion and records a ``run_deleted`` entry in the store's outbox
+(:mod:`matyan_store.outbox`) carrying the event's payload (the run's blob keys, read before the data
+goes). After the commit both steps here work from that entry, so they resume after a crash: the deletion
+continues in fresh transactions until the store reports the run gone, and the event is published until
+the broker acknowledges it, then the entry is cleared. Publishing failures are logged and retried on
+the next pass; they never stop the worker. The control worker tolerates the duplicate event a crash
+between publish and clear may cause.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from loguru import logger
 
 from matyan_models import ControlEvent, ControlEventType
-from matyan_store import runs
-from matyan_store.engine.base import Engine, Transaction
-from matyan_workers.ingest import outbox
+from matyan_store import outbox, runs
+from matyan_store.engine.base import Engine, ReadTransaction, Transaction
 
-__all__ = ["drain_outbox", "finish_deletion", "run_deleted_event"]
+__all__ = [
+    "PendingDeletion",
+    "clear_pending",
+    "drain_outbox",
+    "finish_deletion",
+    "get_pending",
+    "list_pending",
+    "put_pending",
+    "run_deleted_event",
+]
+
+OUTBOX_KIND = "run_deleted"
 
 Publish = Callable[[bytes], Awaitable[None]]
 """Sends one control-event value and returns once the broker acknowledged it."""
 
 
-def run_deleted_event(entry: outbox.PendingDeletion, *, now: datetime | None = None) -> ControlEvent:
+@dataclass(frozen=True, slots=True)
+class PendingDeletion:
+    """A run whose deletion or ``run_deleted`` event is not finished yet."""
+
+    run_id: str
+    blob_keys: list[str] = field(default_factory=list)
+    data_deleted: bool = False
+    recorded_at: float = 0.0
+
+    def event_payload(self) -> dict[str, Any]:
+        """The ``run_deleted`` payload: the run id and, when known, the blob keys to delete."""
+        payload: dict[str, Any] = {"run_id": self.run_id}
+        if self.blob_keys:
+            payload["blob_keys"] = list(self.blob_keys)
+        return payload
+
+
+def _pending(entry: outbox.OutboxEntry) -> PendingDeletion:
+    return PendingDeletion(
+        run_id=entry.key,
+        blob_keys=[str(k) for k in entry.payload.get("blob_keys") or []],
+        data_deleted=bool(entry.payload.get("data_deleted")),
+        recorded_at=entry.recorded_at,
+    )
+
+
+def put_pending(tr: Transaction, entry: PendingDeletion) -> None:
+    """Record (or update) the run's pending deletion."""
+    payload = {"blob_keys": list(entry.blob_keys), "data_deleted": entry.data_deleted}
+    outbox.record(tr, OUTBOX_KIND, entry.run_id, payload, at=entry.recorded_at)
+
+
+def get_pending(tr: ReadTransaction, run_id: str) -> PendingDeletion | None:
+    """The run's pending deletion, if any."""
+    entry = outbox.get(tr, OUTBOX_KIND, run_id)
+    return None if entry is None else _pending(entry)
+
+
+def list_pending(tr: ReadTransaction, limit: int = 0) -> list[PendingDeletion]:
+    """Pending deletions in run id order (``limit`` 0: all)."""
+    return [_pending(e) for e in outbox.list_entries(tr, OUTBOX_KIND, limit=limit)]
+
+
+def clear_pending(tr: Transaction, run_id: str) -> None:
+    """Forget the run's pending deletion (its event was acknowledged)."""
+    outbox.clear(tr, OUTBOX_KIND, run_id)
+
+
+def run_deleted_event(entry: PendingDeletion, *, now: datetime | None = None) -> ControlEvent:
     """The ``run_deleted`` control event of a finished deletion (0.2.1 shape)."""
     return ControlEvent(
         type=ControlEventType.RUN_DELETED.value,
@@ -33,18 +98,18 @@ def run_deleted_event(entry: outbox.PendingDeletion, *, now: datetime | None = N
     )
 
 
-def finish_deletion(engine: Engine, run_id: str, *, max_bytes: int) -> outbox.PendingDeletion | None:
+def finish_deletion(engine: Engine, run_id: str, *, max_bytes: int) -> PendingDeletion | None:
     """Delete what is left of the run, one bounded transaction at a time; the entry once data is gone."""
     while True:
 
-        def step(tr: Transaction) -> tuple[bool, outbox.PendingDeletion | None]:
-            entry = outbox.get_pending(tr, run_id)
+        def step(tr: Transaction) -> tuple[bool, PendingDeletion | None]:
+            entry = get_pending(tr, run_id)
             if entry is None or entry.data_deleted:
                 return True, entry
             if not runs.delete_run_data(tr, run_id, max_bytes=max_bytes):
                 return False, entry
-            finished = outbox.PendingDeletion(run_id, entry.blob_keys, True, entry.recorded_at)
-            outbox.put_pending(tr, finished)
+            finished = PendingDeletion(run_id, entry.blob_keys, True, entry.recorded_at)
+            put_pending(tr, finished)
             return True, finished
 
         done, entry = engine.transact(step)
@@ -57,7 +122,7 @@ async def drain_outbox(engine: Engine, publish: Publish, *, max_bytes: int, limi
 
     An entry whose publish fails stays in the outbox for the next call.
     """
-    entries = await engine.aread(lambda tr: outbox.list_pending(tr, limit=limit))
+    entries = await engine.aread(lambda tr: list_pending(tr, limit=limit))
     published = 0
     for pending in entries:
         entry = pending
@@ -74,10 +139,8 @@ async def drain_outbox(engine: Engine, publish: Publish, *, max_bytes: int, limi
         recorded = entry.recorded_at
 
         def clear(tr: Transaction, run_id: str = entry.run_id, recorded: float = recorded) -> None:
-            current = outbox.get_pending(tr, run_id)
             # A newer deletion of the same id (re-created, deleted again) keeps its own entry.
-            if current is not None and current.recorded_at == recorded:
-                outbox.clear_pending(tr, run_id)
+            outbox.clear(tr, OUTBOX_KIND, run_id, recorded_at=recorded)
 
         await engine.atransact(clear)
         published += 1
@@ -85,5 +148,5 @@ async def drain_outbox(engine: Engine, publish: Publish, *, max_bytes: int, limi
     return published
 
 
-async def _finish_async(engine: Engine, run_id: str, max_bytes: int) -> outbox.PendingDeletion | None:
+async def _finish_async(engine: Engine, run_id: str, max_bytes: int) -> PendingDeletion | None:
     return await asyncio.to_thread(finish_deletion, engine, run_id, max_bytes=max_bytes)
