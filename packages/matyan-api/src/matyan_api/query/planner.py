@@ -18,7 +18,9 @@ the right (``"x" in run.tags`` is the one reversed form):
                                                 ``metric.name == "lit"`` and ``metric.context == {...}``
 ==============================================  =====================================================
 
-Everything else is unindexed. AND intersects its indexed children (exact only if every child is
+Everything else is unindexed. In an AND with other indexed children, the ``active``/``archived`` flags
+are checked candidate by candidate (each run's own index entry) rather than read whole: the default
+``run.is_archived == False`` matches nearly every run. AND intersects its indexed children (exact only if every child is
 indexed and exact); OR needs every child indexed and exact and takes the union, which is exact unless a
 child that can raise (an hparam test) precedes another: any exception makes the whole query False.
 Candidates come out in creation order (runs the index does not know, like an unchecked ``run.hash``,
@@ -122,10 +124,16 @@ class _Planner:
         return _unindexed(self._uses_sequence(node))
 
     def _and(self, values: list[ast.expr]) -> _Part:
-        parts = [self.plan(v) for v in values]
+        flags = [(v, self._flag(v)) for v in values]
+        parts = [self.plan(v) for v, flag in flags if flag is None]
         series = self._series_part(values)
         if series is not None:
             parts.append(series)
+        checks = [flag for _, flag in flags if flag is not None]
+        if checks and not any(p.runs is not None for p in parts):
+            # Nothing narrower to check the flags against: read their indexes.
+            parts += [self.plan(v) for v, flag in flags if flag is not None]
+            checks = []
         indexed = [p for p in parts if p.runs is not None]
         sequence = any(p.sequence for p in parts)
         if not indexed:
@@ -133,7 +141,9 @@ class _Planner:
         keep = set(indexed[0].runs or [])
         for part in indexed[1:]:
             keep &= set(part.runs or [])
-        runs = [r for r in indexed[0].runs or [] if r in keep]
+        runs = [r for r in indexed[0].runs or [] if r in keep and self._has_flags(r, checks)]
+        # The flags were answered exactly from the index, run by run.
+        parts += [_Part([], True, None, False)] * len(checks)
         # Two sequence-level conditions may hold for different sequences of one run, while the query
         # asks for one sequence meeting both: the run-level intersection is then only a superset.
         exact = (
@@ -165,6 +175,34 @@ class _Planner:
         # does not match if an earlier one raises for it, so the union is then only a superset.
         masked = any(p.may_raise for p in parts[:-1])
         return _Part(list(seen), not (mixed or masked), names, sequence, any(p.may_raise for p in parts))
+
+    # --- boolean flags -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _flag(node: ast.expr) -> tuple[str, bool] | None:
+        """``(index field, value)`` for ``run.active == bool`` and ``run.archived|is_archived == bool``.
+
+        These indexes split every run into two halves, so within an AND that has narrower candidates
+        each candidate's entry is checked instead of reading half the index (the default
+        ``run.is_archived == False`` would otherwise read nearly every run on every search).
+        """
+        if not (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], ast.Eq)
+            and isinstance(node.comparators[0], ast.Constant)
+            and isinstance(node.comparators[0].value, bool)
+        ):
+            return None
+        value = node.comparators[0].value
+        if is_run_field(node.left, {"active"}):
+            return "active", value
+        if is_run_field(node.left, ARCHIVED_FIELDS):
+            return "archived", value
+        return None
+
+    def _has_flags(self, run_id: str, checks: list[tuple[str, bool]]) -> bool:
+        return all(indexes.run_index_entries(self.tr, run_id, field) == [(value,)] for field, value in checks)
 
     # --- single comparisons ----------------------------------------------------------------------
 
