@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import httpx
+import pytest
 from api_fixtures import REST, ApiHarness, api, make_run
 
 from matyan_api.activity import DAY_FORMAT, HOUR_FORMAT, activity_bucket
-from matyan_api.project_params import merge_params
+from matyan_api.project_params import compute_project_params, merge_params
+from matyan_api.routes import projects as projects_routes
 from matyan_api.ttl_cache import TTLCache
 from matyan_store import indexes, runs
 from matyan_store.entities import create_experiment
@@ -172,3 +176,34 @@ def test_ttl_cache_expiry_and_size() -> None:
     now[0] = 10.0
     assert cache.get("c") is None
     assert len(cache) == 1
+
+
+async def test_params_concurrent_requests_compute_once(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by the API bench: on 10k runs one computation takes seconds, and without coalescing every
+    # request arriving meanwhile started its own.
+    make_run(api.engine, "a", attrs={"hp": 1})
+    real = compute_project_params
+    calls = 0
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def counting(engine: Any, *, sequences: Any, exclude_params: bool) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        entered.set()
+        await release.wait()
+        return await real(engine, sequences=sequences, exclude_params=exclude_params)
+
+    monkeypatch.setattr(projects_routes, "compute_project_params", counting)
+    transport = httpx.ASGITransport(app=api.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        pending = [asyncio.ensure_future(client.get(f"{P}/params/")) for _ in range(5)]
+        await entered.wait()
+        for _ in range(200):  # let every request reach the route while the first computation waits
+            await asyncio.sleep(0)
+        release.set()
+        responses = await asyncio.gather(*pending)
+    assert calls == 1
+    assert [r.json()["params"] for r in responses] == [{"hp": 1}] * 5

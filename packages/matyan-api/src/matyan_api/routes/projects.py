@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Annotated, Any, Final
 
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 
 CREATED_PER_READ: Final = 5_000
 _CACHE_ATTR: Final = "project_params_cache"
+_INFLIGHT_ATTR: Final = "project_params_inflight"
 
 
 class ProjectOut(BaseModel):
@@ -120,6 +122,16 @@ def _params_cache(request: Request, ttl: float, maxsize: int) -> TTLCache[Any, d
     return cache
 
 
+def _params_inflight(request: Request) -> dict[Any, asyncio.Future[dict[str, Any]]]:
+    inflight: dict[Any, asyncio.Future[dict[str, Any]]] | None = getattr(
+        request.app.state, _INFLIGHT_ATTR, None
+    )
+    if inflight is None:
+        inflight = {}
+        setattr(request.app.state, _INFLIGHT_ATTR, inflight)
+    return inflight
+
+
 @router.get("/params/", response_model_exclude_none=True)
 async def project_params(
     request: Request,
@@ -141,9 +153,30 @@ async def project_params(
     cached = cache.get(key)
     if cached is not None:
         return cached
-    body = await compute_project_params(engine, sequences=wanted, exclude_params=exclude_params)
-    cache.set(key, body)
-    return body
+    # One computation per key at a time: on a big project it takes seconds, and every request arriving
+    # meanwhile (or when the entry expires under load) would otherwise start its own.
+    inflight = _params_inflight(request)
+    task = inflight.get(key)
+    if task is None:
+        task = asyncio.ensure_future(
+            compute_project_params(engine, sequences=wanted, exclude_params=exclude_params)
+        )
+        inflight[key] = task
+        task.add_done_callback(partial(_params_done, inflight, cache, key))
+    # Shielded: a client going away must not cancel the computation the others wait for.
+    return await asyncio.shield(task)
+
+
+def _params_done(
+    inflight: dict[Any, asyncio.Future[dict[str, Any]]],
+    cache: TTLCache[Any, dict[str, Any]],
+    key: Any,
+    task: asyncio.Future[dict[str, Any]],
+) -> None:
+    if inflight.get(key) is task:
+        del inflight[key]
+    if not task.cancelled() and task.exception() is None:
+        cache.set(key, task.result())
 
 
 @router.get("/pinned-sequences/")
