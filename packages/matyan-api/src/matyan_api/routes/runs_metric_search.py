@@ -19,7 +19,8 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import AsyncIterator
+from array import array
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter
@@ -69,8 +70,15 @@ def metric_buckets(p: int) -> int:
     return max(1, p // POINTS_PER_BUCKET)
 
 
-def _floats(values: Any) -> list[float]:
+def _floats(values: Sequence[Any]) -> Sequence[float]:
     """Numbers as float64; anything else (None, an object) is NaN, which the UI's charts skip."""
+    if isinstance(values, array) and values.typecode in "fd":
+        return values
+    try:
+        # One C-level pass when every item converts (the usual all-number column).
+        return array("d", values.tolist() if isinstance(values, array) else values)
+    except (TypeError, OverflowError):
+        pass
     out: list[float] = []
     for v in values:
         if isinstance(v, int | float):
