@@ -1,0 +1,303 @@
+"""Benchmark of the search routes: ``python -m matyan_api.bench_search [--runs N] [--metric-runs N] ...``.
+
+Every figure is a whole request through the real FastAPI app, in-process over ``httpx.ASGITransport``
+(no sockets: the figures are the app's own cost), with the response stream consumed to its end. The
+store is the embedded LMDB engine in a temporary directory, filled with the store's bulk writes:
+
+(a) run search with an indexed predicate over ``--runs`` runs, first 50 rows (p50/p95);
+(b) run search with a predicate no index answers (a full scan), runs scanned per second;
+(c) metric search over ``--metric-runs`` runs of ``--points`` points each (with epochs and
+    timestamps) at the UI's default density ``p=500`` (p50/p95);
+(d) one ``--points``-point series at 1,000 buckets (p50/p95).
+
+Figures only, printed next to the DESIGN.md §7 targets; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import httpx
+
+from matyan_api.app import create_app
+from matyan_api.kafka_publisher import RecordingPublisher
+from matyan_api.routes.runs_metric_search import POINTS_PER_BUCKET
+from matyan_models import context_to_id
+from matyan_store import entities, indexes, runs
+from matyan_store.blobs import BlobSettings, open_blob_store
+from matyan_store.engine import Engine, Transaction, open_engine
+from matyan_store.sequences import Point, SeriesKey, get_summary
+from matyan_store.sequences.layout import run_prefix
+from matyan_store.series.bench_codec import loss_curve, timestamps
+from matyan_store.settings import Settings
+
+__all__ = ["main"]
+
+REST: Final = "/api/v1/rest"
+# What the UI 0.3.2 sends as ``p`` by default (its "Maximum" density).
+UI_DEFAULT_DENSITY: Final = 500
+CHART_BUCKETS: Final = 1_000
+EXPERIMENTS: Final = 100
+LRS: Final = (0.1, 0.01, 0.001, 0.0001)
+RUNS_PER_TXN: Final = 500
+POINTS_PER_TXN: Final = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the report."""
+
+    what: str
+    measured: str
+    target: str
+
+
+def _open(path: Path) -> Engine:
+    return open_engine(f"lmdb://{path}?sync=false&map_size={64 << 30}")
+
+
+def _percentile(samples: Sequence[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _p50_p95(samples_ms: Sequence[float]) -> str:
+    return f"p50 {_percentile(samples_ms, 0.5):.1f} ms, p95 {_percentile(samples_ms, 0.95):.1f} ms"
+
+
+def fill_runs(engine: Engine, count: int) -> None:
+    """``count`` runs across :data:`EXPERIMENTS` experiments, each with hparams and a short loss series.
+
+    ``run.hparams.lr`` cycles through :data:`LRS`, so ``lr == 0.001`` matches a quarter of the runs.
+    """
+    experiments = [f"exp-{i:03d}" for i in range(min(EXPERIMENTS, max(1, count)))]
+
+    def make_experiments(tr: Transaction) -> list[str]:
+        return [entities.create_experiment(tr, name).id for name in experiments]
+
+    experiment_ids = engine.transact(make_experiments)
+    base = 1_700_000_000.0
+    for start in range(0, count, RUNS_PER_TXN):
+
+        def write(tr: Transaction, start: int = start) -> None:
+            for i in range(start, min(count, start + RUNS_PER_TXN)):
+                run_id = f"run{i:07d}"
+                runs.create_run(
+                    tr,
+                    run_id,
+                    name=f"run number {i}",
+                    experiment_id=experiment_ids[i % len(experiment_ids)],
+                    created_at=base + i,
+                )
+                runs.set_run_attrs(
+                    tr,
+                    run_id,
+                    (),
+                    {"hparams": {"lr": LRS[i % len(LRS)], "batch_size": 32 << (i % 3), "seed": i}},
+                )
+                key = SeriesKey(run_id, runs.set_context(tr, run_id, {"subset": "train"}), "loss")
+                points = [Point(s, 1.0 / (s + 1 + i % 5), s // 2, base + i + s) for s in range(10)]
+                runs.write_run_series(tr, key, points, "float")
+
+        engine.transact(write)
+
+
+def fill_metric_runs(engine: Engine, count: int, points: int) -> list[str]:
+    """``count`` runs with one ``points``-point ``loss`` series each (float32 values, epochs, timestamps).
+
+    The first run's series is written point by point (:func:`runs.write_run_series`); the others get a
+    copy of its stored keys under their own run prefix plus their index entries, which reads back the
+    same as writing each one and keeps the fill well under a minute at 100 x 1M points.
+    """
+    values = loss_curve(points, 7, float32=True)
+    times = timestamps(points, 8)
+    epochs = [s // max(1, points // 100) for s in range(points)]
+    context = {"subset": "train"}
+    ids = [f"metric-run{r:04d}" for r in range(count)]
+    for r, run_id in enumerate(ids):
+
+        def create(tr: Transaction, run_id: str = run_id, r: int = r) -> None:
+            runs.create_run(tr, run_id, name=f"metric run {r}", created_at=1_800_000_000.0 + r)
+            runs.set_run_attrs(tr, run_id, (), {"hparams": {"lr": LRS[r % len(LRS)]}})
+            runs.set_context(tr, run_id, context)
+
+        engine.transact(create)
+    if not ids:
+        return ids
+    key = SeriesKey(ids[0], context_to_id(context), "loss")
+    for a in range(0, points, POINTS_PER_TXN):
+        chunk = [Point(s, values[s], epochs[s], times[s]) for s in range(a, min(points, a + POINTS_PER_TXN))]
+
+        def write(tr: Transaction, chunk: list[Point] = chunk) -> None:
+            runs.write_run_series(tr, key, chunk, "float")
+
+        engine.transact(write)
+    source = run_prefix(ids[0])
+    stored = engine.read(lambda tr: list(tr.get_prefix(source)))
+    summary = engine.read(lambda tr: get_summary(tr, key))
+    assert summary is not None
+    stats = {"last": summary.last_value, "min": summary.min, "max": summary.max}
+    budget = engine.limits.max_transaction_bytes // 2
+    for run_id in ids[1:]:
+        target = run_prefix(run_id)
+        at = 0
+        while at < len(stored):
+
+            def copy(tr: Transaction, at: int = at, target: bytes = target) -> int:
+                used = 0
+                while at < len(stored) and used < budget:
+                    k, v = stored[at]
+                    tr.set(target + k[len(source) :], v)
+                    used += len(k) + len(v)
+                    at += 1
+                return at
+
+            at = engine.transact(copy)
+
+        def index(tr: Transaction, run_id: str = run_id) -> None:
+            indexes.index_trace(tr, run_id, key.name)
+            indexes.index_series_stats(tr, run_id, key.name, key.context_id, None, stats)
+
+        engine.transact(index)
+    return ids
+
+
+def _client(engine: Engine, blob_dir: Path) -> httpx.AsyncClient:
+    blobs = open_blob_store(BlobSettings.from_values(blob_backend_type="local", blob_local_dir=str(blob_dir)))
+    app = create_app(
+        Settings(otel_exporter_otlp_endpoint=""), engine=engine, blobs=blobs, publisher=RecordingPublisher()
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
+
+
+async def _timed(
+    client: httpx.AsyncClient, url: str, params: dict[str, str | int], repeats: int
+) -> list[float]:
+    """Milliseconds per request, the body read to its end (ASGITransport collects the whole stream)."""
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        response = await client.get(url, params=params)
+        size = len(response.content)
+        out.append((time.perf_counter() - t0) * 1000)
+        if response.status_code != 200 or size == 0:
+            raise RuntimeError(f"{url} {params}: HTTP {response.status_code}, {size} bytes")
+    return out
+
+
+async def run_search_rows(root: Path, count: int, repeats: int, log: Callable[[str], None]) -> list[Row]:
+    """(a) and (b) over ``count`` runs."""
+    engine = _open(root / "runs")
+    t0 = time.perf_counter()
+    fill_runs(engine, count)
+    log(f"filled {count:,} runs in {time.perf_counter() - t0:.1f} s")
+    url = f"{REST}/runs/search/run/"
+    rows = []
+    try:
+        async with _client(engine, root / "blobs") as client:
+            for label, q in (
+                ("experiment (1% of runs)", 'run.experiment == "exp-042"'),
+                ("run.hparams.lr == 0.001 (25% of runs)", "run.hparams.lr == 0.001"),
+            ):
+                ms = await _timed(client, url, {"q": q, "limit": 50}, repeats)
+                rows.append(
+                    Row(
+                        f"(a) run search {count:,} runs, indexed {label}, first 50",
+                        _p50_p95(ms),
+                        "<= 150 ms p95",
+                    )
+                )
+            scan_q = "run.hparams.seed % 1000 == 7"
+            ms = await _timed(client, url, {"q": scan_q}, max(1, repeats // 10))
+            rate = count / (_percentile(ms, 0.5) / 1000)
+            rows.append(
+                Row(f"(b) run search {count:,} runs, full scan ({scan_q})", f"{rate:,.0f} runs/s", "")
+            )
+    finally:
+        engine.close()
+    return rows
+
+
+async def metric_search_rows(
+    root: Path, count: int, points: int, density: int, repeats: int, log: Callable[[str], None]
+) -> list[Row]:
+    """(c) and (d) over ``count`` runs of ``points`` points."""
+    engine = _open(root / "metrics")
+    t0 = time.perf_counter()
+    ids = fill_metric_runs(engine, count, points)
+    elapsed = time.perf_counter() - t0
+    log(
+        f"filled {count} runs x {points:,} points in {elapsed:.1f} s"
+        f" ({count * points / elapsed:,.0f} points/s)"
+    )
+    url = f"{REST}/runs/search/metric/"
+    rows = []
+    try:
+        async with _client(engine, root / "blobs") as client:
+            # Whole-store requests are slow at full size: fewer of them.
+            ms = await _timed(client, url, {"q": "", "p": density}, max(1, repeats // 4))
+            rows.append(
+                Row(
+                    f"(c) metric search {count} runs x {points:,} pts, p={density}",
+                    _p50_p95(ms),
+                    "<= 300 ms p50",
+                )
+            )
+            one: dict[str, str | int] = {
+                "q": f'run.hash == "{ids[0]}" and metric.name == "loss"',
+                "p": CHART_BUCKETS * POINTS_PER_BUCKET,
+            }
+            ms = await _timed(client, url, one, repeats)
+            rows.append(
+                Row(
+                    f"(d) one {points:,}-pt series at {CHART_BUCKETS:,} buckets", _p50_p95(ms), "<= 30 ms p50"
+                )
+            )
+    finally:
+        engine.close()
+    return rows
+
+
+def print_rows(rows: Sequence[Row]) -> None:
+    """The report table."""
+    width = max(len(r.what) for r in rows)
+    print(f"{'what':<{width}} | {'measured':<30} | target (DESIGN.md §7)")
+    print(f"{'-' * width}-+-{'-' * 30}-+-----------------------")
+    for row in rows:
+        print(f"{row.what:<{width}} | {row.measured:<30} | {row.target}")
+
+
+async def _run(args: argparse.Namespace) -> list[Row]:
+    def log(text: str) -> None:
+        print(f"# {text}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="matyan-bench-search-") as tmp:
+        root = Path(tmp)
+        rows = await run_search_rows(root, args.runs, args.repeats, log)
+        rows += await metric_search_rows(root, args.metric_runs, args.points, args.density, args.repeats, log)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    """Run the benchmark, print the table and return its rows."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=100_000, help="runs of the run-search store")
+    ap.add_argument("--metric-runs", type=int, default=100, help="runs of the metric-search store")
+    ap.add_argument("--points", type=int, default=1_000_000, help="points per metric run")
+    ap.add_argument("--density", type=int, default=UI_DEFAULT_DENSITY, help="p of the metric search")
+    ap.add_argument("--repeats", type=int, default=20, help="requests per figure")
+    args = ap.parse_args(argv)
+    rows = asyncio.run(_run(args))
+    print_rows(rows)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
