@@ -68,26 +68,27 @@ def load_run_view(
     with_traces: bool = False,
     meta: runs.RunMeta | None = None,
     traces: list[TraceInfo] | None = None,
+    names: dict[tuple[str, str], str | None] | None = None,
 ) -> RunView | None:
     """The run as a query sees it; ``None`` if it is missing or pending deletion.
 
     ``with_traces`` also reads the sequence summaries (for ``run.metrics[...]``); otherwise
     ``run.metrics`` is empty. ``meta`` / ``traces``: already read in this transaction (not read again).
+    ``names``: a cache of tag and experiment names by id, shared by the runs of one search (a scan
+    would otherwise read the same few entities once per run).
     """
     if meta is None:
         meta = runs.get_run(tr, run_id)
     if meta is None:
         return None
+    cache = {} if names is None else names
     attrs = runs.get_run_attrs(tr, run_id)
     tag_names = []
     for tag_id in runs.get_run_tag_ids(tr, run_id):
-        tag = entities.get_tag(tr, tag_id)
-        if tag is not None:
-            tag_names.append(tag.name)
-    experiment = None
-    if meta.experiment_id is not None:
-        found = entities.get_experiment(tr, meta.experiment_id)
-        experiment = found.name if found is not None else None
+        tag_name = _name(tr, cache, "tag", tag_id)
+        if tag_name is not None:
+            tag_names.append(tag_name)
+    experiment = None if meta.experiment_id is None else _name(tr, cache, "experiment", meta.experiment_id)
     if traces is None:
         traces = load_trace_infos(tr, run_id) if with_traces else []
     return RunView(
@@ -98,6 +99,16 @@ def load_run_view(
         experiment,
         traces,
     )
+
+
+def _name(
+    tr: ReadTransaction, cache: dict[tuple[str, str], str | None], kind: str, entity_id: str
+) -> str | None:
+    key = (kind, entity_id)
+    if key not in cache:
+        found = entities.get_tag(tr, entity_id) if kind == "tag" else entities.get_experiment(tr, entity_id)
+        cache[key] = None if found is None else found.name
+    return cache[key]
 
 
 def sequence_views(run: RunView, infos: list[TraceInfo], *, metrics_only: bool = True) -> list[SequenceView]:

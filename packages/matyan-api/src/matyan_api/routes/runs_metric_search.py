@@ -142,6 +142,7 @@ class _RunSampler:
         self.per_run = not self.per_trace and (plan.candidates is None or not plan.exact)
         self.runs_checked = 0
         self.runs_matched = 0
+        self.names: dict[tuple[str, str], str | None] = {}
 
     def batch(self, tr: ReadTransaction, items: list[tuple[int, str]]) -> Batch:
         """Encoded frames of ``(position, run_id)`` items (``b""`` for runs without matching traces)."""
@@ -153,13 +154,12 @@ class _RunSampler:
             out.append((b"" if frame is None else encode_tree_bytes((run_id,), frame), position))
         return out
 
-    @staticmethod
-    def _bundle(tr: ReadTransaction, run_id: str) -> tuple[RunMeta, RunView, list[TraceInfo]] | None:
+    def _bundle(self, tr: ReadTransaction, run_id: str) -> tuple[RunMeta, RunView, list[TraceInfo]] | None:
         meta = get_run(tr, run_id)
         if meta is None:
             return None
         infos = load_trace_infos(tr, run_id)
-        view = load_run_view(tr, run_id, with_traces=True, meta=meta, traces=infos)
+        view = load_run_view(tr, run_id, with_traces=True, meta=meta, traces=infos, names=self.names)
         return None if view is None else (meta, view, infos)
 
     def frame(

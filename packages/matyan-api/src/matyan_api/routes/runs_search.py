@@ -136,6 +136,7 @@ async def _collect(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> l
     evaluate = plan.candidates is None or not plan.exact
     with_seqs = "metric" in query.sequence_names
     experiments: dict[str, str] = {}
+    names: dict[tuple[str, str], str | None] = {}
     counts = {"checked": 0, "matched": 0}
 
     def visit(tr: ReadTransaction, index: int, run_id: str) -> _Row | None:
@@ -149,7 +150,7 @@ async def _collect(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> l
         if meta is None:
             return None
         with timer.step("build_run_view", run_index=index, run_hash=run_id):
-            view = load_run_view(tr, run_id, meta=meta)
+            view = load_run_view(tr, run_id, meta=meta, names=names)
             seqs = []
             if view is not None and with_seqs:
                 seqs = sequence_views(view, load_trace_infos(tr, run_id))
