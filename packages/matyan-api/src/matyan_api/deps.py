@@ -15,16 +15,18 @@ from fastapi import Depends, Header, Request
 
 from matyan_api.errors import ApiError
 from matyan_api.kafka_publisher import Publisher
-from matyan_store.blobs import BlobStore
+from matyan_store.blobs import BlobStore, BlobUriSigner
 from matyan_store.engine import Engine
 from matyan_store.settings import Settings
 
 __all__ = [
+    "BlobUriSignerDep",
     "BlobsDep",
     "EngineDep",
     "PublisherDep",
     "SettingsDep",
     "TimezoneOffset",
+    "get_blob_uri_signer",
     "get_blobs",
     "get_engine",
     "get_publisher",
@@ -52,6 +54,15 @@ def get_blobs(request: Request) -> BlobStore:
     return blobs
 
 
+def get_blob_uri_signer(request: Request) -> BlobUriSigner:
+    """The signer of image/audio blob URIs (``app.state.blob_uri_signer``, made from the settings once)."""
+    signer: BlobUriSigner | None = getattr(request.app.state, "blob_uri_signer", None)
+    if signer is None:
+        signer = BlobUriSigner.from_settings(get_settings(request).blobs)
+        request.app.state.blob_uri_signer = signer
+    return signer
+
+
 def get_publisher(request: Request) -> Publisher:
     """The Kafka publisher (``app.state.publisher``)."""
     publisher: Publisher = _state(request, "publisher")
@@ -66,6 +77,7 @@ def get_settings(request: Request) -> Settings:
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+BlobUriSignerDep = Annotated[BlobUriSigner, Depends(get_blob_uri_signer)]
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

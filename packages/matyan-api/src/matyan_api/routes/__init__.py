@@ -9,11 +9,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from matyan_api.routes import (
+    blob_batch,
     dashboards,
     experiments,
     projects,
     reports,
     runs,
+    runs_custom_objects,
+    runs_custom_search,
     runs_logs,
     runs_metric_search,
     runs_search,
@@ -30,6 +33,9 @@ REST_ROUTERS: list[APIRouter] = [
     runs_search.router,
     runs_metric_search.router,
     runs_logs.router,
+    runs_custom_search.router,
+    blob_batch.router,
+    runs_custom_objects.router,
     runs.router,
     projects.router,
     experiments.router,
