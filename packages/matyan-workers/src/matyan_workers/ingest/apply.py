@@ -163,6 +163,7 @@ def collect_blob_keys(tr: Transaction, run_id: str) -> list[str]:
 
 @dataclass
 class _SeriesBuffer:
+    key: SeriesKey
     dtype: str
     summary: SeriesSummary | None
     """The series' summary when first touched in this transaction (only :meth:`flush` writes it)."""
@@ -189,7 +190,8 @@ class TxnApplier:
         self._ensured: set[str] = set()
         self._contexts: set[tuple[str, int]] = set()
         self._context_ids: dict[str, int] = {}
-        self._series: dict[SeriesKey, _SeriesBuffer] = {}
+        # Keyed by plain (run id, context id, name) tuples: hashing them is cheaper than a SeriesKey.
+        self._series: dict[tuple[str, int, str], _SeriesBuffer] = {}
 
     # -- run state ---------------------------------------------------------------------------------
 
@@ -235,19 +237,22 @@ class TxnApplier:
 
     # -- series ------------------------------------------------------------------------------------
 
-    def _buffer(self, key: SeriesKey, dtype: str) -> _SeriesBuffer:
-        buf = self._series.get(key)
+    def _buffer(self, run_id: str, ctx_id: int, name: str, dtype: str) -> _SeriesBuffer:
+        buf = self._series.get((run_id, ctx_id, name))
         if buf is None:
+            key = SeriesKey(run_id, ctx_id, name)
             summary = sequences.get_summary(self.tr, key)
             buf = _SeriesBuffer(
-                dtype=dtype, summary=summary, last_step=-1 if summary is None else summary.last_step
+                key=key, dtype=dtype, summary=summary, last_step=-1 if summary is None else summary.last_step
             )
-            self._series[key] = buf
+            self._series[(run_id, ctx_id, name)] = buf
         buf.dtype = dtype
         return buf
 
-    def _add_point(self, key: SeriesKey, dtype: str, step: int | None, value: Any, epoch: int | None) -> None:
-        buf = self._buffer(key, dtype)
+    def _add_point(
+        self, run_id: str, ctx_id: int, name: str, dtype: str, step: int | None, value: Any, epoch: int | None
+    ) -> None:
+        buf = self._buffer(run_id, ctx_id, name, dtype)
         if step is None:
             step = buf.last_step + 1
         # Validated now, so a bad step or epoch fails its own message rather than the flush.
@@ -256,13 +261,13 @@ class TxnApplier:
 
     def flush(self, run_id: str | None = None) -> None:
         """Write the buffered points (of one run, or all) with their summaries' index entries."""
-        for key in [k for k in self._series if run_id is None or k.run_id == run_id]:
-            buf = self._series.pop(key)
+        for k in [k for k in self._series if run_id is None or k[0] == run_id]:
+            buf = self._series.pop(k)
             if not buf.points:
                 continue
             # Nothing but this flush writes the series in the transaction, so the summary read when it
             # was first touched is still current: no second (or third) read.
-            runs.write_run_series(self.tr, key, buf.points, buf.dtype, summary=buf.summary)
+            runs.write_run_series(self.tr, buf.key, buf.points, buf.dtype, summary=buf.summary)
 
     # -- messages ----------------------------------------------------------------------------------
 
@@ -273,9 +278,7 @@ class TxnApplier:
             return Outcome.DROPPED_DELETED
         self._ensure_run_once(run_id)
         ctx_id = self._context_id(run_id, point.context)
-        self._add_point(
-            SeriesKey(run_id, ctx_id, point.name), point.dtype, point.step, point.value, point.epoch
-        )
+        self._add_point(run_id, ctx_id, point.name, point.dtype, point.step, point.value, point.epoch)
         return Outcome.APPLIED
 
     def apply(self, frame: IngestionFrameT, payload: Mapping[Any, Any]) -> str:
@@ -294,15 +297,11 @@ class TxnApplier:
             case LogCustomObjectMessage():
                 self._ensure_run_once(run_id)
                 ctx_id = self._context_id(run_id, frame.context)
-                self._add_point(
-                    SeriesKey(run_id, ctx_id, frame.name), frame.dtype, frame.step, frame.value, frame.epoch
-                )
+                self._add_point(run_id, ctx_id, frame.name, frame.dtype, frame.step, frame.value, frame.epoch)
             case LogTerminalLineMessage():
                 self._ensure_run_once(run_id)
                 ctx_id = self._context_id(run_id, None)
-                self._add_point(
-                    SeriesKey(run_id, ctx_id, LOGS_SEQUENCE), "logs", frame.step, frame.line, None
-                )
+                self._add_point(run_id, ctx_id, LOGS_SEQUENCE, "logs", frame.step, frame.line, None)
             case LogRecordMessage():
                 self._ensure_run_once(run_id)
                 ctx_id = self._context_id(run_id, None)
@@ -313,9 +312,7 @@ class TxnApplier:
                     "args": frame.extra_args,
                     "logger_info": frame.logger_info,
                 }
-                self._add_point(
-                    SeriesKey(run_id, ctx_id, LOG_RECORDS_SEQUENCE), "log_records", None, record, None
-                )
+                self._add_point(run_id, ctx_id, LOG_RECORDS_SEQUENCE, "log_records", None, record, None)
             case LogHParamsMessage():
                 if not frame.value:
                     return Outcome.IGNORED

@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from loguru import logger
 from pydantic import ValidationError
@@ -61,9 +61,8 @@ ALREADY_APPLIED = "already_applied"
 DEAD_LETTERED = "dead_lettered"
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """The parts of a Kafka record the worker needs."""
+class Record(NamedTuple):
+    """The parts of a Kafka record the worker needs (a tuple: one is made per consumed record)."""
 
     topic: str
     partition: int
@@ -72,9 +71,9 @@ class Record:
     value: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParsedRecord:
-    """A record with its typed message, or with the reason it cannot be applied."""
+    """A record with its typed message, or with the reason it cannot be applied (never changed once made)."""
 
     record: Record
     message_type: str | None = None
@@ -88,7 +87,7 @@ class ParsedRecord:
     """Bytes of the record (what transactions are first sized by)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "size", len(self.record.value) + len(self.record.key or b""))
+        self.size = len(self.record.value) + len(self.record.key or b"")
 
     @property
     def applicable(self) -> bool:
@@ -382,6 +381,7 @@ class BatchRunner:
         applier = TxnApplier(tr, delete_max_bytes=self.delete_max_bytes, clock=self.clock)
         outcomes: list[str] = []
         last: dict[tuple[str, int], int] = {}
+        covered: dict[tuple[str, int], int] = {}
         consumed = 0
         buffered = 0
         for index, item in enumerate(chunk):
@@ -391,6 +391,7 @@ class BatchRunner:
                 stored[tp] = offsets.get_offset(tr, self.group, rec.topic, rec.partition)
             done = stored[tp]
             consumed = index + 1
+            covered[tp] = rec.offset  # a partition's records come in offset order
             if done is not None and rec.offset <= done:
                 outcomes.append(ALREADY_APPLIED)
                 continue
@@ -438,10 +439,6 @@ class BatchRunner:
             raise _FlushFailedError(exc) from exc
         for (topic, partition), off in last.items():
             offsets.set_offset(tr, self.group, topic, partition, off)
-        covered = {tp: off for tp, off in last.items()}
-        for item in chunk[:consumed]:
-            tp = (item.record.topic, item.record.partition)
-            covered[tp] = max(covered.get(tp, -1), item.record.offset)
         return _ChunkOutcome(
             consumed, outcomes, list(applier.started_deletions), tr.approximate_size, covered
         )

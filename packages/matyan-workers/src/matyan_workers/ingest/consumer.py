@@ -68,6 +68,8 @@ class IngestWorker:
         self.producer: AIOKafkaProducer | None = None
         self.alive = False
         self._outbox_due = 0.0
+        self._to_commit: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._commit_task: asyncio.Task[None] | None = None
 
     async def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
         """Position every assigned partition right after its last applied offset (if it has one)."""
@@ -109,7 +111,7 @@ class IngestWorker:
                     result = await self._apply(records, stop)
                     if result is None:
                         break
-                    await self._commit(result)
+                    self._commit_soon(result)
                     await self._drain_outbox(force=bool(result.started_deletions))
                 else:
                     await self._drain_outbox(force=False)
@@ -147,21 +149,30 @@ class IngestWorker:
                 metrics.INGESTION_FDB_RETRIES.inc(result.retries)
             return result
 
-    async def _commit(self, result: BatchResult) -> None:
-        """Tell Kafka too (an optimisation: the store's offsets are what counts)."""
-        assert self.consumer is not None
-        assignment = self.consumer.assignment()
-        positions = {
-            TopicPartition(topic, partition): OffsetAndMetadata(offset + 1, "")
-            for (topic, partition), offset in result.last_offsets.items()
-            if TopicPartition(topic, partition) in assignment
-        }
-        if not positions:
-            return
-        try:
-            await self.consumer.commit(positions)
-        except Exception as exc:
-            logger.debug("kafka commit skipped ({}); the store holds the offsets", exc)
+    def _commit_soon(self, result: BatchResult) -> None:
+        """Tell Kafka too, in the background: an optimisation (the store's offsets are what counts).
+
+        Waiting for the broker after every batch would cost a round trip per batch; positions committed
+        later (or never, if the process dies) only make a restarted consumer skip a few more records.
+        """
+        for (topic, partition), offset in result.last_offsets.items():
+            self._to_commit[TopicPartition(topic, partition)] = OffsetAndMetadata(offset + 1, "")
+        if self._commit_task is None or self._commit_task.done():
+            self._commit_task = asyncio.create_task(self._commit_pending())
+
+    async def _commit_pending(self) -> None:
+        consumer = self.consumer
+        assert consumer is not None
+        while self._to_commit:
+            assignment = consumer.assignment()
+            positions = {tp: om for tp, om in self._to_commit.items() if tp in assignment}
+            self._to_commit = {}
+            if not positions:
+                continue
+            try:
+                await consumer.commit(positions)
+            except Exception as exc:
+                logger.debug("kafka commit skipped ({}); the store holds the offsets", exc)
 
     async def _drain_outbox(self, *, force: bool) -> None:
         now = time.monotonic()
@@ -182,6 +193,12 @@ class IngestWorker:
             logger.warning("finishing deletions failed ({}); retried later", exc)
 
     async def _close(self) -> None:
+        if self._commit_task is not None:
+            # The last batch's positions reach Kafka before the consumer leaves the group.
+            try:
+                await self._commit_task
+            except Exception as exc:
+                logger.debug("kafka commit skipped ({}); the store holds the offsets", exc)
         if self.consumer is not None:
             try:
                 await self.consumer.stop()
