@@ -1,0 +1,151 @@
+"""POST /runs/images/get-batch/ and /runs/audios/get-batch/: signed blob URIs to bytes (§3.10, §6, §8)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from api_custom_objects_fixtures import (
+    BASE,
+    URI_TTL,
+    CustomObjectsHarness,
+    blob_value,
+    co_harness,
+    runs_blobs,
+    runs_engine,
+    runs_publisher,
+    store_blob_objects,
+)
+from api_runs_fixtures import make_run
+from api_search_helpers import get_stream, post_stream, split_frames, write_series
+from cryptography.fernet import Fernet
+from matyan_client.transport import http as client_http
+
+from matyan_api.routes.blob_batch import blob_key_of, blob_uri_clock
+from matyan_api.streaming import decode_frames
+from matyan_store.blobs import BlobUriSigner, SeqBlobRef
+
+__all__ = ["co_harness", "runs_blobs", "runs_engine", "runs_publisher"]
+
+IMAGES = f"{BASE}/runs/images/get-batch/"
+AUDIOS = f"{BASE}/runs/audios/get-batch/"
+
+
+def _blobs(body: bytes) -> list[tuple[Any, Any]]:
+    return list(decode_frames(body))
+
+
+def test_blob_key_of() -> None:
+    assert blob_key_of({"s3_key": "a/b"}, 0) == "a/b"
+    assert blob_key_of({"blob_key": "a/c"}, 0) == "a/c"  # the newer clients' name
+    assert blob_key_of({"s3_key": "a/b", "blob_key": "a/c"}, 0) == "a/b"
+    assert blob_key_of([{"s3_key": "k0"}, {"s3_key": "k1"}], 1) == "k1"
+    assert blob_key_of([{"s3_key": "k0"}], 5) is None
+    assert blob_key_of([{"s3_key": "k0"}], -1) is None
+    assert blob_key_of({"s3_key": "k0"}, 1) is None
+    assert blob_key_of({"s3_key": ""}, 0) is None
+    assert blob_key_of({"caption": "x"}, 0) is None
+    assert blob_key_of("k0", 0) is None
+    assert blob_key_of(None, 0) is None
+
+
+async def test_uris_from_search_fetch_their_own_objects(co_harness: CustomObjectsHarness) -> None:
+    h = co_harness
+    make_run(h.engine, "r")
+    contents = await store_blob_objects(h, "r", "grid", [7, 7, 7])
+    data, _ = split_frames(
+        await get_stream(h.client, f"{BASE}/runs/search/images/", index_range="2:7", index_density=3)
+    )
+    [trace] = dict(data)["r"]["traces"]
+    uris = {
+        d["blob_uri"]: (step, d["index"])
+        for step, ds in zip(trace["iters"], trace["values"], strict=True)
+        for d in ds
+    }
+    assert sorted(uris.values()) == [(s, i) for s in range(3) for i in (2, 4, 6)]
+    body = await post_stream(h.client, IMAGES, list(uris))
+    fetched = _blobs(body)
+    assert [uri for uri, _ in fetched] == list(uris)  # one frame per URI, in request order
+    for uri, data_bytes in fetched:
+        assert data_bytes == contents[uris[uri]]
+    # The released client reads the same body.
+    assert client_http._decode_blob_batch_response(body) == {uri: contents[loc] for uri, loc in uris.items()}
+
+
+async def test_missing_pieces_give_empty_bytes(co_harness: CustomObjectsHarness) -> None:
+    h = co_harness
+    make_run(h.engine, "r")
+    await h.blobs.put("r/seq/one.png", b"ONE")
+    write_series(
+        h.engine,
+        "r",
+        "imgs",
+        [
+            [blob_value("image", "r/seq/one.png"), blob_value("image", "r/seq/gone.png")],
+            "not a dict",
+            [blob_value("image", None, caption="no key")],
+            blob_value("image", "r/seq/one.png"),
+            [blob_value("image", "../escape")],
+        ],
+        dtype="image",
+    )
+
+    def uri(step: int, index: int, run: str = "r", name: str = "imgs") -> str:
+        return h.signer.make_seq_blob_uri(SeqBlobRef(run, 0, name, step, index))
+
+    cases = {
+        uri(0, 0): b"ONE",
+        uri(0, 1): b"",  # the blob is not in the store
+        uri(0, 5): b"",  # index beyond the stored list
+        uri(1, 0): b"",  # not a dict
+        uri(2, 0): b"",  # no s3_key
+        uri(3, 0): b"ONE",  # a single object (not a list) at index 0
+        uri(3, 1): b"",
+        uri(4, 0): b"",  # a stored key that is not a valid blob key
+        uri(9, 0): b"",  # no such step
+        uri(0, 0, name="other"): b"",  # no such series
+        uri(0, 0, run="ghost"): b"",  # no such run
+    }
+    body = await post_stream(h.client, IMAGES, list(cases))
+    assert _blobs(body) == list(cases.items())
+
+
+async def test_undecodable_uris_are_skipped(co_harness: CustomObjectsHarness) -> None:
+    h = co_harness
+    make_run(h.engine, "r")
+    await store_blob_objects(h, "r", "grid", [1])
+    good = h.signer.make_seq_blob_uri(SeqBlobRef("r", 0, "grid", 0, 0))
+    assert await post_stream(h.client, IMAGES, ["invalid-uri"]) == b""
+    assert await post_stream(h.client, IMAGES, []) == b""
+    other_key = BlobUriSigner(Fernet.generate_key()).make_seq_blob_uri(SeqBlobRef("r", 0, "grid", 0, 0))
+    tampered = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    key_kind = h.signer.make_blob_uri("r/seq/grid/0_0.png")  # a blob-key URI, not a locator
+    body = await post_stream(h.client, IMAGES, ["invalid-uri", other_key, "", tampered, key_kind, good])
+    assert _blobs(body) == [(good, b"image:grid:0:0")]
+    # Not a list of strings: a validation error before streaming.
+    assert (await h.client.post(IMAGES, json={"uri": good})).status_code == 422
+
+
+async def test_expired_uris_are_skipped(co_harness: CustomObjectsHarness) -> None:
+    h = co_harness
+    make_run(h.engine, "r")
+    await store_blob_objects(h, "r", "grid", [1], kind="audio")
+    now = int(time.time())
+    fresh = h.signer.make_seq_blob_uri(SeqBlobRef("r", 0, "grid", 0, 0), now=now)
+    short = h.signer.make_seq_blob_uri(SeqBlobRef("r", 0, "grid", 0, 0), ttl=5, now=now)
+    assert _blobs(await post_stream(h.client, AUDIOS, [fresh, short])) == [
+        (fresh, b"audio:grid:0:0"),
+        (short, b"audio:grid:0:0"),
+    ]
+    # The clock moves on (the dependency is overridden, nothing sleeps).
+    h.app.dependency_overrides[blob_uri_clock] = lambda: now + 6
+    assert _blobs(await post_stream(h.client, AUDIOS, [fresh, short])) == [(fresh, b"audio:grid:0:0")]
+    h.app.dependency_overrides[blob_uri_clock] = lambda: now + URI_TTL + 1
+    assert await post_stream(h.client, AUDIOS, [fresh, short]) == b""
+    # URIs handed out by a search expire after the signer's time to live too.
+    data, _ = split_frames(await get_stream(h.client, f"{BASE}/runs/search/audios/"))
+    issued = dict(data)["r"]["traces"][0]["values"][0][0]["blob_uri"]
+    h.app.dependency_overrides[blob_uri_clock] = lambda: int(time.time()) + URI_TTL - 30
+    assert _blobs(await post_stream(h.client, AUDIOS, [issued])) == [(issued, b"audio:grid:0:0")]
+    h.app.dependency_overrides[blob_uri_clock] = lambda: int(time.time()) + URI_TTL + 30
+    assert await post_stream(h.client, AUDIOS, [issued]) == b""
