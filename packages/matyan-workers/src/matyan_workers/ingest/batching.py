@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from loguru import logger
@@ -71,23 +72,26 @@ class Record(NamedTuple):
     value: bytes
 
 
-@dataclass(slots=True)
-class ParsedRecord:
-    """A record with its typed message, or with the reason it cannot be applied (never changed once made)."""
+_NO_PAYLOAD: Mapping[Any, Any] = MappingProxyType({})
+
+
+class ParsedRecord(NamedTuple):
+    """A record with its typed message, or with the reason it cannot be applied.
+
+    A tuple, as one is made per consumed record (a dataclass costs more to build than the fast path takes
+    to parse).
+    """
 
     record: Record
+    size: int
+    """Bytes of the record (what transactions are first sized by)."""
     message_type: str | None = None
     frame: IngestionFrameT | None = None
-    payload: Mapping[Any, Any] = field(default_factory=dict)
+    payload: Mapping[Any, Any] = _NO_PAYLOAD
     error_type: str | None = None
     reason: str | None = None
     metric: MetricPoint | None = None
     """A ``log_metric`` read by the fast path (then ``frame`` is ``None``)."""
-    size: int = field(init=False)
-    """Bytes of the record (what transactions are first sized by)."""
-
-    def __post_init__(self) -> None:
-        self.size = len(self.record.value) + len(self.record.key or b"")
 
     @property
     def applicable(self) -> bool:
@@ -177,18 +181,25 @@ def parse_log_metric(value: bytes) -> MetricPoint | None:
     )
 
 
+def _size(record: Record) -> int:
+    return len(record.value) + len(record.key or b"")
+
+
 def parse_record(record: Record) -> ParsedRecord:
     """Validate the envelope and the payload of its type; a failure is described, never raised."""
     point = parse_log_metric(record.value)
     if point is not None:
-        return ParsedRecord(record, message_type="log_metric", metric=point)
+        return ParsedRecord(record, _size(record), message_type="log_metric", metric=point)
     try:
         msg = IngestionMessage.model_validate_json(record.value)
     except ValidationError as exc:
-        return ParsedRecord(record, error_type="validation", reason=f"invalid message: {_short(exc)}")
+        return ParsedRecord(
+            record, _size(record), error_type="validation", reason=f"invalid message: {_short(exc)}"
+        )
     if msg.type not in _KNOWN_TYPES:
         return ParsedRecord(
             record,
+            _size(record),
             message_type=msg.type,
             error_type="validation",
             reason=f"unknown message type {msg.type!r}",
@@ -198,11 +209,12 @@ def parse_record(record: Record) -> ParsedRecord:
     except ValidationError as exc:
         return ParsedRecord(
             record,
+            _size(record),
             message_type=msg.type,
             error_type="validation",
             reason=f"invalid {msg.type}: {_short(exc)}",
         )
-    return ParsedRecord(record, message_type=msg.type, frame=frame, payload=msg.payload)
+    return ParsedRecord(record, _size(record), message_type=msg.type, frame=frame, payload=msg.payload)
 
 
 def _short(exc: BaseException) -> str:
