@@ -149,3 +149,29 @@ async def test_expired_uris_are_skipped(co_harness: CustomObjectsHarness) -> Non
     assert _blobs(await post_stream(h.client, AUDIOS, [issued])) == [(issued, b"audio:grid:0:0")]
     h.app.dependency_overrides[blob_uri_clock] = lambda: int(time.time()) + URI_TTL + 30
     assert await post_stream(h.client, AUDIOS, [issued]) == b""
+
+
+async def test_client_shaped_single_objects_round_trip(co_harness: CustomObjectsHarness) -> None:
+    """One image per step, as the client 0.3.0 sends it: ``data`` replaced by ``s3_key``."""
+    h = co_harness
+    make_run(h.engine, "run-c")
+    values = []
+    for step in range(3):
+        key = f"run-c/seq/pics/{step}.jpeg"
+        await h.blobs.put(key, f"jpeg {step}".encode())
+        values.append(blob_value("image", key, format="jpeg", caption=f"s{step}", width=8, height=6))
+    write_series(h.engine, "run-c", "pics", values, context={"split": "val"}, dtype="image")
+    data, _ = split_frames(
+        await get_stream(h.client, f"{BASE}/runs/search/images/", q='images.name == "pics"')
+    )
+    [trace] = dict(data)["run-c"]["traces"]
+    dumps = [step_values[0] for step_values in trace["values"]]
+    assert [{k: v for k, v in d.items() if k != "blob_uri"} for d in dumps] == [
+        {"caption": f"s{s}", "width": 8, "height": 6, "format": "jpeg", "index": 0} for s in range(3)
+    ]
+    uris = [d["blob_uri"] for d in dumps]
+    assert len(set(uris)) == 3
+    body = await post_stream(h.client, IMAGES, uris)
+    assert client_http._decode_blob_batch_response(body) == {
+        u: f"jpeg {s}".encode() for s, u in enumerate(uris)
+    }

@@ -55,6 +55,10 @@ def test_image_dump_and_defaults() -> None:
             "index": 0,
         }
     assert dump_image({"s3_key": "k"}, 1, "U")["format"] == "png"
+    # Sizes the stream cannot carry (or that are not whole numbers) fall back to 0.
+    odd = dump_image({"width": 2**70, "height": 2.5, "caption": 7}, 0, "U")
+    assert (odd["width"], odd["height"], odd["caption"]) == (0, 0, "7")
+    assert dump_image({"width": 640.0, "height": True}, 0, "U")["width"] == 640
 
 
 def test_audio_dump_and_defaults() -> None:

@@ -63,12 +63,14 @@ def _text(value: Any, default: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+_INT64: Final = range(-(2**63), 2**63)
+
+
 def _int(value: Any) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
+    """A whole number the stream can carry (int64), else 0."""
     if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and int(value) in _INT64:
         return int(value)
     return 0
 
