@@ -169,6 +169,18 @@ def fill_metric_runs(engine: Engine, count: int, points: int) -> list[str]:
     return ids
 
 
+class _Rows(list[Row]):
+    """Rows, each also logged as soon as it is measured (a long run shows its figures as it goes)."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        super().__init__()
+        self._log = log
+
+    def add(self, row: Row) -> None:
+        self.append(row)
+        self._log(f"{row.what}: {row.measured} (target {row.target or '-'})")
+
+
 def _client(engine: Engine, blob_dir: Path) -> httpx.AsyncClient:
     blobs = open_blob_store(BlobSettings.from_values(blob_backend_type="local", blob_local_dir=str(blob_dir)))
     app = create_app(
@@ -199,7 +211,7 @@ async def run_search_rows(root: Path, count: int, repeats: int, log: Callable[[s
     fill_runs(engine, count)
     log(f"filled {count:,} runs in {time.perf_counter() - t0:.1f} s")
     url = f"{REST}/runs/search/run/"
-    rows = []
+    rows = _Rows(log)
     try:
         async with _client(engine, root / "blobs") as client:
             for label, q in (
@@ -207,7 +219,7 @@ async def run_search_rows(root: Path, count: int, repeats: int, log: Callable[[s
                 ("run.hparams.lr == 0.001 (25% of runs)", "run.hparams.lr == 0.001"),
             ):
                 ms = await _timed(client, url, {"q": q, "limit": 50}, repeats)
-                rows.append(
+                rows.add(
                     Row(
                         f"(a) run search {count:,} runs, indexed {label}, first 50",
                         _p50_p95(ms),
@@ -217,9 +229,7 @@ async def run_search_rows(root: Path, count: int, repeats: int, log: Callable[[s
             scan_q = "run.hparams.seed % 1000 == 7"
             ms = await _timed(client, url, {"q": scan_q}, max(1, repeats // 10))
             rate = count / (_percentile(ms, 0.5) / 1000)
-            rows.append(
-                Row(f"(b) run search {count:,} runs, full scan ({scan_q})", f"{rate:,.0f} runs/s", "")
-            )
+            rows.add(Row(f"(b) run search {count:,} runs, full scan ({scan_q})", f"{rate:,.0f} runs/s", ""))
     finally:
         engine.close()
     return rows
@@ -238,12 +248,12 @@ async def metric_search_rows(
         f" ({count * points / elapsed:,.0f} points/s)"
     )
     url = f"{REST}/runs/search/metric/"
-    rows = []
+    rows = _Rows(log)
     try:
         async with _client(engine, root / "blobs") as client:
             # Whole-store requests are slow at full size: fewer of them.
             ms = await _timed(client, url, {"q": "", "p": density}, max(1, repeats // 4))
-            rows.append(
+            rows.add(
                 Row(
                     f"(c) metric search {count} runs x {points:,} pts, p={density}",
                     _p50_p95(ms),
@@ -255,7 +265,7 @@ async def metric_search_rows(
                 "p": CHART_BUCKETS * POINTS_PER_BUCKET,
             }
             ms = await _timed(client, url, one, repeats)
-            rows.append(
+            rows.add(
                 Row(
                     f"(d) one {points:,}-pt series at {CHART_BUCKETS:,} buckets", _p50_p95(ms), "<= 30 ms p50"
                 )
