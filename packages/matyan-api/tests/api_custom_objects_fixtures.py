@@ -9,6 +9,7 @@ replaced by ``s3_key``; texts, distributions and figures are inline), written as
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +24,14 @@ from matyan_api.app import create_app
 from matyan_api.kafka_publisher import RecordingPublisher
 from matyan_store.blobs import BlobStore, BlobUriSigner
 from matyan_store.engine import Engine
+from matyan_store.settings import Settings
 
 __all__ = [
     "BASE",
     "CustomObjectsHarness",
     "blob_value",
     "co_harness",
+    "custom_objects_harness",
     "runs_blobs",
     "runs_engine",
     "runs_publisher",
@@ -49,17 +52,26 @@ class CustomObjectsHarness:
     signer: BlobUriSigner
 
 
-@pytest.fixture
-async def co_harness(
-    runs_engine: Engine, runs_blobs: BlobStore, runs_publisher: RecordingPublisher
+@asynccontextmanager
+async def custom_objects_harness(
+    engine: Engine, blobs: BlobStore, publisher: RecordingPublisher, settings: Settings
 ) -> AsyncIterator[CustomObjectsHarness]:
     """An in-process app whose blob URIs are signed with a fresh key and a 600 s time to live."""
-    app = create_app(api_settings(), engine=runs_engine, blobs=runs_blobs, publisher=runs_publisher)
+    app = create_app(settings, engine=engine, blobs=blobs, publisher=publisher)
     signer = BlobUriSigner(Fernet.generate_key(), default_ttl=URI_TTL)
     app.state.blob_uri_signer = signer
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield CustomObjectsHarness(app, client, runs_engine, runs_blobs, signer)
+        yield CustomObjectsHarness(app, client, engine, blobs, signer)
+
+
+@pytest.fixture
+async def co_harness(
+    runs_engine: Engine, runs_blobs: BlobStore, runs_publisher: RecordingPublisher
+) -> AsyncIterator[CustomObjectsHarness]:
+    """The custom-object app over the test's stores (query timing off)."""
+    async with custom_objects_harness(runs_engine, runs_blobs, runs_publisher, api_settings()) as harness:
+        yield harness
 
 
 def blob_value(kind: str, key: str | None, **fields: Any) -> dict[str, Any]:

@@ -13,26 +13,26 @@ can never be taken by a ``{seq}`` template.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from matyan_api.deps import BlobUriSignerDep, EngineDep, TimezoneOffset
+from matyan_api.deps import BlobUriSignerDep, EngineDep, SettingsDep, TimezoneOffset
 from matyan_api.query import (
     PlanResult,
     PreparedQuery,
     SequenceView,
     TraceInfo,
-    has_unindexed_sequence_predicate,
     load_run_view,
     load_trace_infos,
     needs_trace_evaluation,
     plan_query,
 )
 from matyan_api.query.paging import list_created_ids
-from matyan_api.query.timing import record_planner_path
+from matyan_api.query.timing import QueryTimer, record_planner_path
 from matyan_api.routes.custom_object_dump import CUSTOM_SEQS, CustomSeq
 from matyan_api.routes.runs_custom_objects_read import (
     Range,
@@ -55,9 +55,12 @@ from matyan_store.engine import Engine, ReadTransaction
 from matyan_store.runs import get_run
 from matyan_store.sequences import SeriesKey
 
-__all__ = ["CustomSearch", "router"]
+__all__ = ["TIMING_ENDPOINT", "CustomSearch", "router"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
+
+# The reference's name for this search path in timing lines and planner-path counts (http-api.md §5.6).
+TIMING_ENDPOINT: Final = "iter_matching_sequences"
 
 
 class CustomSearch:
@@ -69,6 +72,7 @@ class CustomSearch:
         query: PreparedQuery,
         plan: PlanResult,
         signer: BlobUriSigner,
+        timer: QueryTimer,
         *,
         skip_system: bool,
         record_range: Range,
@@ -80,6 +84,7 @@ class CustomSearch:
         self.query = query
         self.plan = plan
         self.signer = signer
+        self.timer = timer
         self.skip_system = skip_system
         self.record_range = record_range
         self.record_density = record_density
@@ -88,37 +93,70 @@ class CustomSearch:
         self.per_trace = needs_trace_evaluation(query, plan, seq.seq)
         self.per_run = not self.per_trace and (plan.candidates is None or not plan.exact)
         self.names: dict[tuple[str, str], str | None] = {}
+        self.runs_checked = 0
+        self.runs_matched = 0
+        self.traces_checked = 0
+        self.trace_matches = 0
 
     def batch(self, tr: ReadTransaction, items: list[tuple[int, str]]) -> Batch:
         """Encoded frames of ``(position, run_id)`` items (``b""`` for runs without matching traces)."""
         out: Batch = []
         for position, run_id in items:
-            frame = self.frame(tr, run_id)
+            frame = self.frame(tr, position - 1, run_id)
             out.append((b"" if frame is None else encode_tree_bytes((run_id,), frame), position))
         return out
 
-    def _selected(self, tr: ReadTransaction, run_id: str) -> tuple[Any, list[TraceInfo]] | None:
-        meta = get_run(tr, run_id)
+    def _selected(self, tr: ReadTransaction, index: int, run_id: str) -> tuple[Any, list[TraceInfo]] | None:
+        step = functools.partial(self.timer.step, run_index=index, run_hash=run_id)
+        with step("fetch_meta"):
+            meta = get_run(tr, run_id)
         if meta is None:
             return None
-        infos = load_trace_infos(tr, run_id)
-        view = load_run_view(tr, run_id, with_traces=True, meta=meta, traces=infos, names=self.names)
-        if view is None or (self.per_run and not self.query.evaluate(view)):
+        self.runs_checked += 1
+        with step("fetch_traces"):
+            infos = load_trace_infos(tr, run_id)
+        with step("build_run_view"):
+            view = load_run_view(tr, run_id, with_traces=True, meta=meta, traces=infos, names=self.names)
+        if view is None:
             return None
         selected = []
-        for info in infos:
-            if info.dtype != self.seq.dtype:
-                continue
-            if self.plan.trace_names is not None and info.name not in self.plan.trace_names:
-                continue
-            if self.per_trace and not self.query.evaluate(view, SequenceView(info, view), self.seq.seq):
-                continue
-            selected.append(info)
-        return (meta, selected) if selected else None
+        checked = 0
+        t0 = time.perf_counter()
+        if not self.per_run or self.query.evaluate(view):
+            for info in infos:
+                if info.dtype != self.seq.dtype:
+                    continue
+                if self.plan.trace_names is not None and info.name not in self.plan.trace_names:
+                    continue
+                checked += 1
+                if self.per_trace and not self.query.evaluate(view, SequenceView(info, view), self.seq.seq):
+                    continue
+                selected.append(info)
+        self.traces_checked += checked
+        self.trace_matches += len(selected)
+        self.timer.log(
+            "trace_loop",
+            time.perf_counter() - t0,
+            run_index=index,
+            run_hash=run_id,
+            extra=f"traces_checked={checked} matches={len(selected)}",
+        )
+        if not selected:
+            return None
+        self.runs_matched += 1
+        return meta, selected
 
-    def frame(self, tr: ReadTransaction, run_id: str) -> dict[str, Any] | None:
-        """One run's frame, or ``None`` when the run is gone or no trace matches."""
-        found = self._selected(tr, run_id)
+    def summary(self) -> None:
+        """The request's one ``summary`` timing line."""
+        self.timer.summary(
+            f"runs_checked={self.runs_checked} runs_matched={self.runs_matched} "
+            f"traces_checked={self.traces_checked} trace_matches={self.trace_matches}",
+            ("fetch_meta", "build_run_view", "trace_loop"),
+        )
+
+    def frame(self, tr: ReadTransaction, index: int, run_id: str) -> dict[str, Any] | None:
+        """One run's frame (``index``: its 0-based scan position), or ``None`` when nothing matches."""
+        found = self._selected(tr, index, run_id)
         if found is None:
             return None
         meta, selected = found
@@ -168,16 +206,19 @@ class CustomSearch:
         }
 
 
-async def _plan(engine: Engine, seq: CustomSeq, query: PreparedQuery) -> tuple[PlanResult, list[str]]:
+async def _plan(
+    engine: Engine, seq: CustomSeq, query: PreparedQuery, timer: QueryTimer
+) -> tuple[PlanResult, list[str]]:
     """The plan and the runs to visit in creation order (a scan lists the created-at index)."""
+    t0 = time.perf_counter()
     plan = await engine.aread(lambda tr: plan_query(tr, query, seq_name=seq.seq))
-    endpoint = f"{seq.seq}_search"
-    if has_unindexed_sequence_predicate(query, seq.seq):
-        record_planner_path("lazy", endpoint, "unindexed_sequence")
-    elif plan.candidates is None:
-        record_planner_path("lazy", endpoint, "no_candidates")
+    if plan.candidates is None:
+        record_planner_path("lazy", TIMING_ENDPOINT, "no_candidates")
+        timer.path = "lazy"
     else:
-        record_planner_path("fast", endpoint)
+        record_planner_path("fast", TIMING_ENDPOINT)
+        timer.path = "candidate"
+    timer.log("plan_query", time.perf_counter() - t0)
     if plan.candidates is not None:
         return plan, plan.candidates  # already in creation order
     return plan, await list_created_ids(engine)
@@ -187,6 +228,7 @@ def _register(seq: CustomSeq) -> None:
     async def search(
         engine: EngineDep,
         signer: BlobUriSignerDep,
+        settings: SettingsDep,
         q: str = "",
         skip_system: bool = True,
         report_progress: bool = True,
@@ -202,12 +244,14 @@ def _register(seq: CustomSeq) -> None:
 
         async def body() -> AsyncIterator[bytes]:
             reporter = ProgressReporter(report_progress)
-            plan, ids = await _plan(engine, seq, query)
+            timer = QueryTimer(settings.query_timing_enabled, TIMING_ENDPOINT)
+            plan, ids = await _plan(engine, seq, query, timer)
             search = CustomSearch(
                 seq,
                 query,
                 plan,
                 signer,
+                timer,
                 skip_system=skip_system,
                 record_range=records,
                 record_density=record_density,
@@ -228,6 +272,7 @@ def _register(seq: CustomSeq) -> None:
                 list(enumerate(ids, start=1)), load, reporter, after_frame=progress
             ):
                 yield chunk
+            search.summary()
             yield reporter.finish()
 
         return stream_response(body())
