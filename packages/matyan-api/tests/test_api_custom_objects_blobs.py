@@ -21,7 +21,7 @@ from api_search_helpers import get_stream, post_stream, split_frames, write_seri
 from cryptography.fernet import Fernet
 from matyan_client.transport import http as client_http
 
-from matyan_api.routes.blob_batch import blob_key_of, blob_uri_clock
+from matyan_api.routes.blob_batch import FETCH_CONCURRENCY, blob_key_of, blob_uri_clock
 from matyan_api.streaming import decode_frames
 from matyan_store.blobs import BlobUriSigner, SeqBlobRef
 
@@ -175,3 +175,21 @@ async def test_client_shaped_single_objects_round_trip(co_harness: CustomObjects
     assert client_http._decode_blob_batch_response(body) == {
         u: f"jpeg {s}".encode() for s, u in enumerate(uris)
     }
+
+
+async def test_many_uris_keep_request_order_and_paths_without_slash(co_harness: CustomObjectsHarness) -> None:
+    h = co_harness
+    make_run(h.engine, "r")
+    contents = await store_blob_objects(h, "r", "grid", [5] * 6)
+    assert len(contents) > 3 * FETCH_CONCURRENCY
+    refs = [(s, i) for s in range(6) for i in range(5)]
+    refs.reverse()  # not storage order
+    uris = [h.signer.make_seq_blob_uri(SeqBlobRef("r", 0, "grid", s, i)) for s, i in refs]
+    uris.insert(7, "junk")
+    # The UI calls the routes without the trailing slash.
+    body = await post_stream(h.client, IMAGES.rstrip("/"), uris)
+    assert _blobs(body) == [
+        (u, contents[loc]) for u, loc in zip([u for u in uris if u != "junk"], refs, strict=True)
+    ]
+    data, _ = split_frames(await get_stream(h.client, f"{BASE}/runs/search/images"))
+    assert [run for run, _ in data] == ["r"]

@@ -10,6 +10,8 @@ as does a blob key with no blob behind it.
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any, Final
 
@@ -24,13 +26,15 @@ from matyan_store.engine import Engine, ReadTransaction
 from matyan_store.runs import get_run
 from matyan_store.sequences import SeriesKey, read_range
 
-__all__ = ["BlobClockDep", "blob_key_of", "blob_uri_clock", "router"]
+__all__ = ["FETCH_CONCURRENCY", "BlobClockDep", "blob_key_of", "blob_uri_clock", "router"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 # The key under which a custom object's value names its blob; the unreleased newer clients call it
 # ``blob_key`` (accepted as an alias, ``s3_key`` wins, as for ``blob_ref`` messages).
 _KEY_FIELDS: Final = ("s3_key", "blob_key")
+# Blob fetches in flight per request.
+FETCH_CONCURRENCY: Final = 8
 
 
 def blob_uri_clock() -> int | None:
@@ -85,13 +89,26 @@ def _register(seq: str) -> None:
         signer: BlobUriSignerDep,
         now: BlobClockDep,
     ) -> StreamingResponse:
+        refs: list[tuple[str, SeqBlobRef]] = []
+        for uri in uris:
+            try:
+                refs.append((uri, signer.resolve_seq_blob_uri(uri, now=now)))
+            except BlobUriError:
+                continue
+
         async def body() -> AsyncIterator[bytes]:
-            for uri in uris:
-                try:
-                    ref = signer.resolve_seq_blob_uri(uri, now=now)
-                except BlobUriError:
-                    continue
-                yield encode_tree_bytes((uri,), await _fetch(engine, blobs, ref))
+            # A few fetches in flight (object stores answer one GET at a time slowly); frames stay in
+            # request order, and whatever is pending is cancelled if the client goes away.
+            window: deque[asyncio.Task[bytes]] = deque()
+            pending = iter(refs)
+            try:
+                for uri, _ in refs:
+                    while len(window) < FETCH_CONCURRENCY and (nxt := next(pending, None)) is not None:
+                        window.append(asyncio.ensure_future(_fetch(engine, blobs, nxt[1])))
+                    yield encode_tree_bytes((uri,), await window.popleft())
+            finally:
+                for task in window:
+                    task.cancel()
 
         return stream_response(body())
 
