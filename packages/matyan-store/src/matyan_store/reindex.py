@@ -1,5 +1,9 @@
 """Recompute every index from primary data, report the differences and, on request, repair them.
 
+The project params catalogue (:mod:`matyan_store.params_catalogue`) is checked too: each run's entries
+against its attributes and series, catalogued runs that are gone, and every summary against its order
+keys. A store written before the catalogue existed gets it from one ``fix`` run.
+
 Works in bounded transactions (a page of runs or index keys at a time), so it runs on a store of any
 size within the engines' transaction limits. The ops ``reindex`` command calls :func:`check_indexes`.
 """
@@ -11,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from matyan_store import entities, indexes, runs, sequences
+from matyan_store import entities, indexes, params_catalogue, runs, sequences
 from matyan_store.engine.base import Engine, ReadTransaction, Transaction
 from matyan_store.keys import INDEXES
 
@@ -31,18 +35,31 @@ class IndexReport:
     extra_entries: int = 0
     orphan_entries: int = 0
     run_count_fixes: int = 0
+    catalogue_differences: int = 0
     fixed: bool = False
     differences: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
         """Whether the indexes matched the primary data."""
-        return not (self.missing_entries or self.extra_entries or self.orphan_entries or self.run_count_fixes)
+        return not (
+            self.missing_entries
+            or self.extra_entries
+            or self.orphan_entries
+            or self.run_count_fixes
+            or self.catalogue_differences
+        )
 
     def note(self, text: str) -> None:
         """Record one difference (the list is capped, the counters are not)."""
         if len(self.differences) < MAX_LISTED_DIFFERENCES:
             self.differences.append(text)
+
+    def note_catalogue(self, notes: list[str]) -> None:
+        """Count and record differences found in the params catalogue."""
+        self.catalogue_differences += len(notes)
+        for text in notes:
+            self.note(text)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -53,6 +70,7 @@ class IndexReport:
             "extra_entries": self.extra_entries,
             "orphan_entries": self.orphan_entries,
             "run_count_fixes": self.run_count_fixes,
+            "catalogue_differences": self.catalogue_differences,
             "fixed": self.fixed,
             "clean": self.clean,
             "differences": list(self.differences),
@@ -96,6 +114,7 @@ def _check_runs(
 ) -> None:
     for run_id in run_ids:
         report.runs_checked += 1
+        report.note_catalogue(params_catalogue.check_run(tr, run_id, fix))
         expected = expected_run_entries(tr, run_id)
         actual = set(indexes.run_index_entries(tr, run_id))
         missing, extra = expected - actual, actual - expected
@@ -207,7 +226,28 @@ def check_indexes(
         begin, part = _run(engine, fix, partial(_orphans_page, begin=begin, page=page, fix=fix))
         _merge(report, part)
     _merge(report, _run(engine, fix, partial(_run_counts, fix=fix)))
+    _check_catalogue(engine, fix, page, report)
     return report
+
+
+def _check_catalogue(engine: Engine, fix: bool, page: int, report: IndexReport) -> None:
+    """Catalogued runs that are gone, then every summary (runs themselves were checked page by page)."""
+    after: str | None = None
+    while True:
+        after, notes = _run(
+            engine, fix, partial(params_catalogue.check_catalogued_runs_page, after=after, page=page, fix=fix)
+        )
+        report.note_catalogue(notes)
+        if after is None:
+            break
+    begin: bytes | None = None
+    while True:
+        begin, notes = _run(
+            engine, fix, partial(params_catalogue.check_summaries_page, begin=begin, page=page, fix=fix)
+        )
+        report.note_catalogue(notes)
+        if begin is None:
+            break
 
 
 def _run_counts(tr: Transaction | ReadTransaction, fix: bool) -> IndexReport:
@@ -227,5 +267,6 @@ def _merge(into: IndexReport, part: IndexReport) -> None:
     into.extra_entries += part.extra_entries
     into.orphan_entries += part.orphan_entries
     into.run_count_fixes += part.run_count_fixes
+    into.catalogue_differences += part.catalogue_differences
     for text in part.differences:
         into.note(text)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from matyan_models import context_to_id
-from matyan_store import indexes, sequences, tombstones
+from matyan_store import indexes, params_catalogue, sequences, tombstones
 from matyan_store.engine.base import ReadTransaction, Transaction
 from matyan_store.entities import adjust_experiment_run_count, adjust_tag_run_count
 from matyan_store.keys import RUNS
@@ -32,6 +32,7 @@ __all__ = [
     "RunMeta",
     "RunNotFound",
     "add_run_tag",
+    "attrs_key",
     "create_run",
     "delete_run_data",
     "detach_experiment",
@@ -121,8 +122,13 @@ def _read_meta(tr: ReadTransaction, run_id: str) -> RunMeta | None:
     return RunMeta(run_id=run_id, **{k: v for k, v in fields.items() if k in _META_FIELDS})
 
 
+def _order(meta: RunMeta | None) -> tuple[float, str] | None:
+    return None if meta is None or meta.pending_deletion else (float(meta.created_at), meta.run_id)
+
+
 def _write_meta(tr: Transaction, old: RunMeta | None, meta: RunMeta) -> None:
     tr.set(_meta_key(meta.run_id), _meta_value(meta))
+    params_catalogue.run_order_changed(tr, meta.run_id, _order(old), _order(meta))
     if meta.pending_deletion:
         return
     indexes.index_run_fields(
@@ -304,7 +310,14 @@ def _touches_hparams(path: tuple[Any, ...], value: Any) -> bool:
     return isinstance(value, Mapping) and "hparams" in value
 
 
+def attrs_key(run_id: str, path: tuple[Any, ...]) -> bytes:
+    """The key of the run's attribute node at ``path`` (present iff the attribute exists)."""
+    return bytes(_attrs(run_id).pack(path))
+
+
 def _after_attrs_write(tr: Transaction, run_id: str, path: tuple[Any, ...], value: Any) -> None:
+    top_keys = [path[0]] if path else list(value) if isinstance(value, Mapping) else []
+    params_catalogue.attrs_changed(tr, run_id, top_keys)
     if _touches_hparams(path, value):
         indexes.index_hparams(tr, run_id, tree_get(tr, _attrs(run_id), ("hparams",)))
     meta = _read_meta(tr, run_id)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from matyan_store import params_catalogue
 from matyan_store.engine.base import ReadTransaction, Transaction
 from matyan_store.engine.errors import TransactionTooLarge
 from matyan_store.keys import pack, strinc, unpack
@@ -321,6 +322,7 @@ def write_points(
         if old is None:
             raise ValueError(f"no points to write to new series {key}")
         return old
+    params_catalogue.series_written(tr, key, None if old is None else old.dtype, dtype)
     ser = _Series(tr, key)
     lo, hi = pts[0].step, pts[-1].step
     if old is not None and lo > old.last_step:
