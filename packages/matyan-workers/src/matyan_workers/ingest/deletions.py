@@ -23,9 +23,12 @@ from loguru import logger
 from matyan_models import ControlEvent, ControlEventType
 from matyan_store import outbox, runs
 from matyan_store.engine.base import Engine, ReadTransaction, Transaction
+from matyan_store.keys import SYSTEM
+from matyan_store.values import decode_value
 
 __all__ = [
     "PendingDeletion",
+    "adopt_legacy_entries",
     "clear_pending",
     "drain_outbox",
     "finish_deletion",
@@ -89,6 +92,36 @@ def clear_pending(tr: Transaction, run_id: str) -> None:
     outbox.clear(tr, OUTBOX_KIND, run_id)
 
 
+# Where this outbox lived before it moved to the store's general outbox; read only to adopt entries.
+_LEGACY_OUTBOX = SYSTEM[("workers", "run_deleted_outbox")]
+
+
+def _has_legacy_entries(tr: ReadTransaction) -> bool:
+    begin, end = _LEGACY_OUTBOX.range()
+    return bool(list(tr.get_range(begin, end, limit=1)))
+
+
+def adopt_legacy_entries(tr: Transaction, limit: int = 1000) -> int:
+    """Move entries of the worker's former outbox layout into the store's outbox; returns how many."""
+    begin, end = _LEGACY_OUTBOX.range()
+    rows = list(tr.get_range(begin, end, limit=limit))
+    for key, raw in rows:
+        fields = decode_value(raw)
+        run_id = str(_LEGACY_OUTBOX.unpack(key)[0])
+        if get_pending(tr, run_id) is None:
+            put_pending(
+                tr,
+                PendingDeletion(
+                    run_id=run_id,
+                    blob_keys=[str(k) for k in fields.get("blob_keys") or []],
+                    data_deleted=bool(fields.get("data_deleted")),
+                    recorded_at=float(fields.get("recorded_at") or 0.0),
+                ),
+            )
+        tr.clear(key)
+    return len(rows)
+
+
 def run_deleted_event(entry: PendingDeletion, *, now: datetime | None = None) -> ControlEvent:
     """The ``run_deleted`` control event of a finished deletion (0.2.1 shape)."""
     return ControlEvent(
@@ -122,6 +155,8 @@ async def drain_outbox(engine: Engine, publish: Publish, *, max_bytes: int, limi
 
     An entry whose publish fails stays in the outbox for the next call.
     """
+    if await engine.aread(_has_legacy_entries):
+        await engine.atransact(adopt_legacy_entries)
     entries = await engine.aread(lambda tr: list_pending(tr, limit=limit))
     published = 0
     for pending in entries:
