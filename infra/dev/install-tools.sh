@@ -2,8 +2,10 @@
 # Install the test tools that cannot live in the uv workspace (called by `make setup`; idempotent):
 # - Azurite (the Azure Blob emulator), from the npm registry, into <repo>/.cache/npm;
 # - the released matyan-frontier, into its own virtualenv <repo>/.cache/frontier-venv, because its pins
-#   (google-cloud-storage~=2.14) clash with our gcsfs and cannot share the workspace lock.
-# Both directories are under the gitignored .cache/.
+#   (google-cloud-storage~=2.14) clash with our gcsfs and cannot share the workspace lock;
+# - Debian's chromium (/usr/bin/chromium), the browser tests-integration/test_e2e_browser_ui.py drives with
+#   Playwright (never `playwright install`), through apt-get when running as root or with sudo.
+# The first two live under the gitignored .cache/.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"
@@ -47,5 +49,32 @@ install_frontier() {
   echo "install-tools: matyan-frontier $FRONTIER_VERSION installed in $venv"
 }
 
+install_chromium() {
+  local chromium=/usr/bin/chromium
+  if [ -x "$chromium" ]; then
+    echo "install-tools: chromium already at $chromium"
+    return 0
+  fi
+  local -a as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      as_root=(sudo -n)
+    else
+      # Not fatal for the other tools; the browser test fails with the same hint until chromium is there.
+      echo "install-tools: $chromium is missing and this is neither root nor passwordless sudo;" \
+        "install Debian's chromium (apt-get install chromium) or the browser test will fail" >&2
+      return 0
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-tools: $chromium is missing and apt-get is not available; install chromium at $chromium" >&2
+    return 0
+  fi
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >&2
+  echo "install-tools: chromium installed at $chromium ($("$chromium" --version 2>/dev/null || echo '?'))"
+}
+
 install_azurite
 install_frontier
+install_chromium
