@@ -143,7 +143,8 @@ async def project_params(
     """Merged params of every run and, per sequence type, each trace name's distinct contexts.
 
     ``sequence`` (repeatable) limits which buckets are filled; all six keys are always present.
-    ``exclude_params=true`` leaves ``params`` out. Cached for ``PROJECT_PARAMS_CACHE_TTL`` seconds.
+    ``exclude_params=true`` leaves ``params`` out. Read from the store's params catalogue (kept by the
+    writers) and cached for ``PROJECT_PARAMS_CACHE_TTL`` seconds.
     """
     wanted: tuple[SequenceType, ...] = tuple(sorted(set(sequence))) if sequence else SEQUENCE_TYPES
     key = (wanted, exclude_params)
@@ -153,8 +154,8 @@ async def project_params(
     cached = cache.get(key)
     if cached is not None:
         return cached
-    # One computation per key at a time: on a big project it takes seconds, and every request arriving
-    # meanwhile (or when the entry expires under load) would otherwise start its own.
+    # One computation per key at a time: the catalogue read grows with the number of distinct params
+    # and traces, and every request arriving meanwhile (or when the entry expires) would start its own.
     inflight = _params_inflight(request)
     task = inflight.get(key)
     if task is None:
