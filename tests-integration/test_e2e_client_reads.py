@@ -44,6 +44,10 @@ def repo(stack: IngestedStack) -> Iterator[Repo]:
     client = Repo(stack.api_base)
     yield client
     client.close()
+    # Every Run the client hands out (read-only ones too) stays in a class-level list until closed; one
+    # left open is finalised at interpreter exit, logging to a stderr pytest has already closed.
+    for run in list(Run._instances):
+        run.close()
 
 
 def _numpy(encoded: dict[str, Any]) -> list[float]:
