@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from store_bookkeeping_fixtures import Boom, kv
 
@@ -51,7 +53,7 @@ def test_list_pages_with_limit_and_after(kv: Engine) -> None:
     seen: list[str] = []
     after: str | None = None
     while True:
-        page = kv.read(lambda tr: outbox.list_entries(tr, "delete_run", limit=3, after=after))
+        page = kv.read(partial(outbox.list_entries, kind="delete_run", limit=3, after=after))
         if not page:
             break
         assert len(page) <= 3
