@@ -88,7 +88,11 @@ class IngestWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; the batch in progress finishes and is committed first."""
-        self.consumer = AIOKafkaConsumer(**consumer_kwargs(self.settings, self.worker, self.group))
+        # A fetch waits for data at most as long as a batch does: some brokers (tansu) hold every fetch
+        # for its whole max wait (aiokafka's default is 500 ms), which would dominate ingest latency.
+        kwargs = consumer_kwargs(self.settings, self.worker, self.group)
+        kwargs.setdefault("fetch_max_wait_ms", self.settings.ingest_batch_timeout_ms)
+        self.consumer = AIOKafkaConsumer(**kwargs)
         self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
         self.producer = AIOKafkaProducer(**producer_kwargs(self.settings))
         try:
