@@ -170,10 +170,18 @@ def test_check_indexes_repairs_a_stale_summary_and_a_leftover_run(kv: Engine) ->
         stale = {"v": [1.0, "a", False], "d": None}
         tr.set(params_catalogue.CATALOGUE.pack(("ps", ("only_b",))), encode_value(stale))
         tr.set(params_catalogue.CATALOGUE.pack(("ro", "ghost")), encode_value(5.0))
+        # The trace summary of "loss"/val claiming run "a" (which has no such series) came first.
+        ctx = runs.set_context(tr, "b", {"subset": "val"})
+        key = params_catalogue.CATALOGUE.pack(("ts", "metric", "loss", ctx))
+        tr.set(key, encode_value({"o": [0.5, "a"], "c": {"subset": "val"}}))
 
     kv.transact(corrupt)
-    report = check_indexes(kv)
-    assert report.catalogue_differences >= 2
-    check_indexes(kv, fix=True)
+    assert kv.read(read_project_params) != expected
+    # One key per page: the check walks params summaries, then trace summaries, across pages.
+    report = check_indexes(kv, page=1)
+    assert report.catalogue_differences >= 3, report.differences
+    assert any("trace catalogue summary" in d for d in report.differences)
+    assert any("ghost" in d for d in report.differences)
+    check_indexes(kv, fix=True, page=1)
     assert kv.read(read_project_params) == expected
     assert check_indexes(kv).clean

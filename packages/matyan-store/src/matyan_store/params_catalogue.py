@@ -569,8 +569,11 @@ def check_summaries_page(
     tr: Transaction | ReadTransaction, begin: bytes | None, page: int, fix: bool
 ) -> tuple[bytes | None, list[str]]:
     """Summaries that disagree with their order keys (one page of params, then traces summaries)."""
-    start = CATALOGUE.range(("ps",))[0] if begin is None else begin
-    _, end = CATALOGUE.range(("ts",))
+    ps_begin, ps_end = CATALOGUE.range(("ps",))
+    ts_begin, ts_end = CATALOGUE.range(("ts",))
+    start = ps_begin if begin is None else begin
+    # Params summaries first, then trace summaries; the keys between them are not summaries.
+    end = ps_end if start < ps_end else ts_end
     rows = list(tr.get_range(start, end, limit=page))
     notes: list[str] = []
     for key, raw in rows:
@@ -597,8 +600,9 @@ def check_summaries_page(
                         tr.clear(key)
                     else:
                         tr.set(key, encode_value({"o": want, "c": summary["c"]}))
-    following = rows[-1][0] + b"\x00" if len(rows) == page else None
-    return following, notes
+    if len(rows) == page:
+        return rows[-1][0] + b"\x00", notes
+    return (ts_begin if end == ps_end else None), notes
 
 
 def _latest_param(tr: ReadTransaction, path: Path, kind: str) -> list[Any] | None:
