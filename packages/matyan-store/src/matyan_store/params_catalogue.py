@@ -25,7 +25,8 @@ only when it is created or its dtype moves it to another bucket (order, context 
 point reads); appending points costs a comparison. Every meta write reads the run's catalogue order;
 one that changes whether or where the run is ordered (creation, ``created_at``, pending deletion)
 takes the run out and puts it back from its attributes and series. Hidden top-level keys
-(``__system_params``, ``__blobs__``) cost nothing.
+(``__system_params``, ``__blobs__``) cost nothing. Summaries are read, then written: on FoundationDB
+two concurrent transactions writing the same param path for their newest runs conflict, and one retries.
 
 Verification: :func:`check_run`, :func:`check_catalogued_runs_page` and :func:`check_summaries_page`
 are called by :func:`matyan_store.reindex.check_indexes`, whose ``fix`` builds the catalogue of a store
