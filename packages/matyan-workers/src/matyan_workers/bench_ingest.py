@@ -139,7 +139,8 @@ def bench_apply(args: argparse.Namespace) -> list[str]:
     print(
         f"apply path: {args.runs} runs x {args.metrics} metrics x {args.steps:,} steps, {args.partitions} "
         f"partitions, {args.fetch} records per fetch (at least max-messages), "
-        f"max {args.max_bytes:,} bytes/txn"
+        f"max {args.max_bytes:,} bytes/txn; target for one worker (DESIGN.md §7): "
+        f">= {TARGET_POINTS_PER_S:,} points/s client-batched"
     )
     rows = []
     for label, batch in _workloads(args):
