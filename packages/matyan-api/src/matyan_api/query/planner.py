@@ -20,9 +20,10 @@ the right (``"x" in run.tags`` is the one reversed form):
 
 Everything else is unindexed. In an AND with other indexed children, the ``active``/``archived`` flags
 are checked candidate by candidate (each run's own index entry) rather than read whole: the default
-``run.is_archived == False`` matches nearly every run. AND intersects its indexed children (exact only if every child is
-indexed and exact); OR needs every child indexed and exact and takes the union, which is exact unless a
-child that can raise (an hparam test) precedes another: any exception makes the whole query False.
+``run.is_archived == False`` matches nearly every run. AND intersects its indexed children (exact only
+if every child is indexed and exact); OR needs every child indexed and exact and takes the union, which
+is exact unless a child that can raise (an hparam test) precedes another: any exception makes the whole
+query False.
 Candidates come out in creation order (runs the index does not know, like an unchecked ``run.hash``,
 last, by id).
 """
