@@ -372,12 +372,19 @@ def _order_by_creation(tr: ReadTransaction, run_ids: Iterable[str]) -> list[str]
     return sorted(run_ids, key=sort_key)
 
 
-def plan_query(tr: ReadTransaction, query: PreparedQuery, *, seq_name: str = "metric") -> PlanResult:
-    """The index answer for ``query`` (sequence predicates are those on ``seq_name``)."""
+def plan_query(
+    tr: ReadTransaction, query: PreparedQuery, *, seq_name: str = "metric", ordered: bool = True
+) -> PlanResult:
+    """The index answer for ``query`` (sequence predicates are those on ``seq_name``).
+
+    ``ordered=False`` leaves the candidates in index order, for a caller that sorts what it finds by
+    ``(created_at, run_id)`` itself (it saves one index read per candidate).
+    """
     part = _Planner(tr, seq_name).plan(query.tree.body)
     if part.runs is None:
         return PlanResult(None, False, None)
-    return PlanResult(_order_by_creation(tr, part.runs), part.exact, part.names)
+    runs = _order_by_creation(tr, part.runs) if ordered else list(part.runs)
+    return PlanResult(runs, part.exact, part.names)
 
 
 def has_unindexed_sequence_predicate(query: PreparedQuery, seq_name: str = "metric") -> bool:

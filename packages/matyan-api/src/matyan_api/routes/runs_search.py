@@ -119,12 +119,13 @@ def sort_rows[R: _Row](rows: list[R], keys: tuple[SortKey, ...], now: float | No
 
 
 async def _collect(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> list[_Row]:
-    """Every run the query matches (missing and pending runs left out), in planner order.
+    """Every run the query matches (missing and pending runs left out), in creation order.
 
     The plan is one transaction; the runs are then visited in bounded pages (:func:`scan_runs`).
     """
     t0 = time.perf_counter()
-    plan = await engine.aread(lambda tr: plan_query(tr, query, seq_name="metric"))
+    # Unordered candidates: the rows are put in creation order below from the metas read anyway.
+    plan = await engine.aread(lambda tr: plan_query(tr, query, seq_name="metric", ordered=False))
     if plan.candidates is None:
         timer.path, reason = "lazy", "no_candidates"
         record_planner_path("lazy", "run_search", reason)
@@ -165,6 +166,8 @@ async def _collect(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> l
         return _Row(run_id, meta, _experiment_name(tr, meta.experiment_id, experiments))
 
     rows = await scan_runs(engine, plan.candidates, visit)
+    # The planner's creation order: the created_at index holds float(meta.created_at) of every run.
+    rows.sort(key=lambda row: (float(row.meta.created_at), row.run_id))
     if evaluate:
         timer.summary(
             f"runs_checked={counts['checked']} runs_matched={counts['matched']}",
