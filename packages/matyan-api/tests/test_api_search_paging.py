@@ -120,3 +120,25 @@ async def test_metric_search_lists_runs_in_pages(
     monkeypatch.setattr(paging, "ID_PAGE", 3)
     assert await _search(runs_client, METRIC_SEARCH, SCAN_Q) == whole
     assert len(reads) == one_page_reads + 3
+
+
+@pytest.mark.parametrize("sort", ["", '[{"field": "date", "order": "asc"}]'])
+async def test_exact_superset_and_scan_agree_on_order_with_ties(
+    runs_client: httpx.AsyncClient, runs_engine: Engine, sort: str
+) -> None:
+    # Equal creation times (ties broken by run id) and ids that do not follow creation order.
+    for run_id, created in (("r-b", 5.0), ("r-a", 5.0), ("r-d", 1.0), ("r-c", 5.0), ("r-e", 9.0)):
+        make_run(runs_engine, run_id, experiment="e", created_at=created)
+    make_run(runs_engine, "r-x", experiment="other", created_at=3.0)
+    orders = []
+    for q in (
+        'run.experiment == "e"',  # exact
+        'run.experiment == "e" and run.name != "nothing"',  # superset
+        'run.experiment.startswith("e") or run.archived == True',  # scan
+    ):
+        data, _ = split_frames(await get_stream(runs_client, RUN_SEARCH, q=q, sort=sort))
+        orders.append([run for run, _ in data])
+    expected = ["r-d", "r-a", "r-b", "r-c", "r-e"]
+    if not sort:  # newest first; ties keep their creation-order positions (a stable sort)
+        expected = ["r-e", "r-a", "r-b", "r-c", "r-d"]
+    assert orders == [expected] * 3
