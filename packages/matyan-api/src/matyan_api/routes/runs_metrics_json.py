@@ -79,14 +79,20 @@ def read_sampled(
     density: int,
 ) -> tuple[list[int], list[Any]]:
     """Steps and values of ``key`` within ``[start, stop)``, point-read sampled to ``density`` points."""
+    # Bounds come from the query string: keep them within the series, where steps can be encoded (a
+    # negative or 2**64 step is no key at all), so the store is never asked for an impossible one.
+    if start is not None:
+        start = max(start, 0)  # steps are never negative
+    if stop is not None and stop > summary.last_step:
+        stop = None
+    if (start is not None and start > summary.last_step) or (stop is not None and stop <= (start or 0)):
+        return [], []
     whole = start is None and stop is None
     windowed_from = max(WINDOWED_READ_MIN_POINTS, density * WINDOWED_READ_MIN_RATIO)
     if whole and density > 1 and summary.count >= windowed_from:
         found = _windowed(tr, key, summary, density)
         if found is not None and len(found[0]) >= density:
             return found
-    if start is not None:
-        start = max(start, 0)  # steps are never negative
     return _sampled(read_range(tr, key, start, stop), density)
 
 
