@@ -227,7 +227,9 @@ async def _measure(
     next_index = 0
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
         # Open the pool's connections before timing: the figures are for a warm server.
-        await asyncio.gather(*(client.get(paths[i % len(paths)]) for i in range(concurrency)))
+        await asyncio.gather(
+            *(client.get(paths[i % len(paths)]) for i in range(concurrency)), return_exceptions=True
+        )
 
         async def worker() -> None:
             nonlocal next_index, errors
@@ -235,9 +237,12 @@ async def _measure(
                 path = paths[next_index % len(paths)]
                 next_index += 1
                 t0 = time.perf_counter()
-                response = await client.get(path)
+                try:
+                    status = (await client.get(path)).status_code
+                except httpx.TransportError:
+                    status = 0  # a dropped connection counts as an error, and the run goes on
                 latencies.append((time.perf_counter() - t0) * 1000)
-                if response.status_code != 200:
+                if status != 200:
                     errors += 1
 
         t0 = time.perf_counter()
@@ -313,6 +318,9 @@ def run_bench(
                     )
         finally:
             _stop_server(proc)
+        if any(row.errors for row in rows if row.workers == count):
+            log = (directory / f"server-{count}.log").read_text(errors="replace").splitlines()
+            print("errors; the server log ends with:", *log[-20:], sep="\n", file=sys.stderr)
     return rows
 
 
@@ -345,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> list[BenchRow]:
     parser = argparse.ArgumentParser(prog="python -m matyan_api.bench_api", description=__doc__)
     parser.add_argument("--runs", type=int, default=10_000, help="runs in the store")
     parser.add_argument("--points", type=int, default=100, help="points per metric series")
-    parser.add_argument("--requests", type=int, default=5_000, help="requests per endpoint and setting")
+    parser.add_argument("--requests", type=int, default=3_000, help="requests per endpoint and setting")
     parser.add_argument("--concurrency", type=_int_list, default=[100, 500], help="comma-separated")
     parser.add_argument("--workers", type=_int_list, default=[1, 2], help="granian workers, comma-separated")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the store (default: a temp dir)")
