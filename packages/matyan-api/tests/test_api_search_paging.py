@@ -142,3 +142,18 @@ async def test_exact_superset_and_scan_agree_on_order_with_ties(
     if not sort:  # newest first; ties keep their creation-order positions (a stable sort)
         expected = ["r-e", "r-a", "r-b", "r-c", "r-d"]
     assert orders == [expected] * 3
+
+
+async def test_metric_search_batches_end_early_when_slow(
+    runs_client: httpx.AsyncClient, runs_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(runs_engine)
+    whole = await _search(runs_client, METRIC_SEARCH, SCAN_Q)
+    reads = _count_reads(runs_engine, monkeypatch)
+    await _search(runs_client, METRIC_SEARCH, SCAN_Q)
+    one_batch_reads = len(reads)
+    reads.clear()
+    monkeypatch.setattr(paging, "PAGE_SECONDS", 0.0)
+    assert await _search(runs_client, METRIC_SEARCH, SCAN_Q) == whole
+    # The 10 runs of the one batch now take a transaction each.
+    assert len(reads) == one_batch_reads + RUNS - 1

@@ -39,6 +39,7 @@ from matyan_api.query import (
     load_run_view,
     load_trace_infos,
     needs_trace_evaluation,
+    paging,
     plan_query,
 )
 from matyan_api.query.paging import list_created_ids
@@ -145,13 +146,19 @@ class _RunSampler:
         self.names: dict[tuple[str, str], str | None] = {}
 
     def batch(self, tr: ReadTransaction, items: list[tuple[int, str]]) -> Batch:
-        """Encoded frames of ``(position, run_id)`` items (``b""`` for runs without matching traces)."""
+        """Encoded frames of ``(position, run_id)`` items (``b""`` for runs without matching traces).
+
+        Stops early, after at least one item, once the transaction is :data:`paging.PAGE_SECONDS` old:
+        the frames of the items done so far come back, in order.
+        """
         with self.timer.step("fetch_bundles", run_index=items[0][0] - 1, extra=f"batch_size={len(items)}"):
             bundles = [(position, run_id, self._bundle(tr, run_id)) for position, run_id in items]
         out: Batch = []
         for position, run_id, bundle in bundles:
             frame = None if bundle is None else self.frame(tr, position - 1, run_id, *bundle)
             out.append((b"" if frame is None else encode_tree_bytes((run_id,), frame), position))
+            if tr.age_s >= paging.PAGE_SECONDS:
+                break  # long series: the caller goes on with the rest in a fresh transaction
         return out
 
     def _bundle(self, tr: ReadTransaction, run_id: str) -> tuple[RunMeta, RunView, list[TraceInfo]] | None:
@@ -278,7 +285,10 @@ async def search_metrics(
             yield reporter.report(0, total)
 
         async def load(items: list[tuple[int, str]]) -> Batch:
-            return await engine.aread(functools.partial(sampler.batch, items=items))
+            out: Batch = []
+            while len(out) < len(items):
+                out += await engine.aread(functools.partial(sampler.batch, items=items[len(out) :]))
+            return out
 
         def progress(position: int) -> bytes:
             return reporter.report(position, total, skip_repeat=True)
