@@ -16,8 +16,10 @@ from api_runs_fixtures import (
     runs_engine,
     runs_publisher,
 )
+from api_search_helpers import get_stream, write_series
 
 from matyan_api.routes.runs_sampling import point_read_sample
+from matyan_api.streaming import decode_pairs
 from matyan_store.engine import Engine
 
 __all__ = ["runs_blobs", "runs_client", "runs_engine", "runs_publisher"]
@@ -70,3 +72,14 @@ async def test_metric_batch_huge_density_returns_every_point(
 @pytest.mark.parametrize("n", [5, 6, HUGE])
 def test_point_read_sample_at_or_above_the_count_is_everything(n: int) -> None:
     assert point_read_sample([0, 3, 4, 10, 11], n) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("record_range", [f"2:{HUGE}", f"2:{2**64}"])
+async def test_logs_stop_past_any_step_is_the_series_end(
+    runs_client: httpx.AsyncClient, runs_engine: Engine, record_range: str
+) -> None:
+    # A stop of 2**64 or more reached the store's key encoder: a 500 before the stream started.
+    make_run(runs_engine, "r1")
+    write_series(runs_engine, "r1", "logs", [f"line {i}" for i in range(5)], dtype="logs")
+    body = await get_stream(runs_client, run_url("r1", "logs/"), record_range=record_range)
+    assert decode_pairs(body) == [((2,), "line 2"), ((3,), "line 3"), ((4,), "line 4")]

@@ -37,7 +37,8 @@ def log_window(first: int, last: int, start: int | None, stop: int | None) -> tu
     """The ``[start, stop)`` steps to send: the last 200 by default, missing bounds from the series."""
     if start is None and stop is None:
         return max(last - (DEFAULT_TAIL - 1), first), last + 1
-    return (first if start is None else max(start, 0)), (last + 1 if stop is None else stop)
+    # A stop past the series' end means its end (and a query-string stop may be past any encodable step).
+    return (first if start is None else max(start, 0)), (last + 1 if stop is None else min(stop, last + 1))
 
 
 def normalize_record(value: Any) -> dict[str, Any]:
