@@ -5,8 +5,11 @@ Each test names the request that failed and what it now answers.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
+from api_fixtures import REST, ApiHarness, api
 from api_runs_fixtures import (
     log_series,
     make_run,
@@ -22,7 +25,7 @@ from matyan_api.routes.runs_sampling import point_read_sample
 from matyan_api.streaming import decode_pairs
 from matyan_store.engine import Engine
 
-__all__ = ["runs_blobs", "runs_client", "runs_engine", "runs_publisher"]
+__all__ = ["api", "runs_blobs", "runs_client", "runs_engine", "runs_publisher"]
 
 HUGE = 10**30
 LOSS = [{"name": "loss", "context": {}}]
@@ -83,3 +86,36 @@ async def test_logs_stop_past_any_step_is_the_series_end(
     write_series(runs_engine, "r1", "logs", [f"line {i}" for i in range(5)], dtype="logs")
     body = await get_stream(runs_client, run_url("r1", "logs/"), record_range=record_range)
     assert decode_pairs(body) == [((2,), "line 2"), ((3,), "line 3"), ((4,), "line 4")]
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "projects/pinned-sequences/", {"sequences": [{"name": "loss", "context": _nested(300)}]}),
+        ("POST", "apps/", {"type": "metrics", "state": _nested(300)}),
+    ],
+)
+def test_values_nested_past_the_store_codec_are_400(
+    api: ApiHarness, method: str, path: str, body: Any
+) -> None:
+    # The store's object codec refuses such depth with a ValueError, which escaped as a 500.
+    response = api.client.request(method, f"{REST}/{path}", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "bad_request"
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_dashboard_app_update_nested_past_the_store_codec_is_400(api: ApiHarness) -> None:
+    created = api.client.post(f"{REST}/apps/", json={"type": "metrics", "state": {"a": 1}})
+    assert created.status_code == 201, created.text
+    app_id = created.json()["id"]
+    response = api.client.put(f"{REST}/apps/{app_id}/", json={"type": "metrics", "state": _nested(300)})
+    assert response.status_code == 400, response.text
+    assert api.client.get(f"{REST}/apps/{app_id}/").json()["state"] == {"a": 1}

@@ -141,10 +141,18 @@ def read_record(tr: ReadTransaction, kind: str, entity_id: str) -> dict[str, Any
 
 def write_record(tr: Transaction, kind: str, entity_id: str, fields: dict[str, Any], label: str) -> None:
     """Store ``fields`` as the entity's record, replacing any previous record (and its chunks)."""
-    data = encode_value(fields)
+    data = _encode_entity(label, fields)
     if len(data) > MAX_RECORD_BYTES:
         raise InvalidEntity(f"{label} '{entity_id}' is {len(data)} bytes encoded, over {MAX_RECORD_BYTES}")
     _write_chunks(tr, kind, entity_id, data)
+
+
+def _encode_entity(label: str, value: Any) -> bytes:
+    """``encode_value(value)``; a value the codec refuses (nested too deeply, say) is an invalid entity."""
+    try:
+        return encode_value(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidEntity(f"{label} cannot be stored: {exc}") from None
 
 
 def _write_chunks(tr: Transaction, kind: str, entity_id: str, data: bytes) -> None:
@@ -268,7 +276,7 @@ def read_singleton(tr: ReadTransaction, kind: str) -> Any:
 
 def write_singleton(tr: Transaction, kind: str, value: Any) -> None:
     """Replace the value of a singleton ``kind`` (stored in chunks like a record)."""
-    data = encode_value(value)
+    data = _encode_entity(kind, value)
     if len(data) > MAX_RECORD_BYTES:
         raise InvalidEntity(f"{kind} is {len(data)} bytes encoded, over {MAX_RECORD_BYTES}")
     _write_chunks(tr, kind, "", data)
