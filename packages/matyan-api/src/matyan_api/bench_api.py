@@ -354,7 +354,12 @@ def main(argv: Sequence[str] | None = None) -> list[BenchRow]:
     parser.add_argument("--runs", type=int, default=10_000, help="runs in the store")
     parser.add_argument("--points", type=int, default=100, help="points per metric series")
     parser.add_argument("--requests", type=int, default=3_000, help="requests per endpoint and setting")
-    parser.add_argument("--concurrency", type=_int_list, default=[100, 500], help="comma-separated")
+    parser.add_argument(
+        "--concurrency",
+        type=_int_list,
+        default=[1, 100, 500],
+        help="in-flight requests, comma-separated (1: unloaded latency)",
+    )
     parser.add_argument("--workers", type=_int_list, default=[1, 2], help="granian workers, comma-separated")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the store (default: a temp dir)")
     args = parser.parse_args(argv)
