@@ -49,7 +49,7 @@ bench-ingest: setup ## ingest worker: apply path, Kafka -> store with one worker
 bench-ops: setup ## backup and restore throughput
 	$(UV) run --frozen python -m matyan_ops.bench_backup $(BENCH_OPS_POINTS)
 
-bench-api: setup ## API: p50/p99 of runs info, experiments, tags, project params (10k runs; 100/500 concurrent; 1 and 2 workers)
+bench-api: setup ## API: p50/p99 of runs info, experiments, tags, project params (10k runs; 1/100/500 concurrent; 1 and 2 workers)
 	$(UV) run --frozen python -m matyan_api.bench_api
 
 bench-search: setup ## search: run search (indexed, full scan), metric search, one 1M-point series at 1,000 buckets
