@@ -54,14 +54,17 @@ class IngestedStack:
     script_stdout: str
 
 
-def _live(base_url: str) -> Callable[[], None]:
+def live_probe(base_url: str) -> Callable[[], None]:
+    """A health probe for a process serving ``/health/live/``."""
+
     def probe() -> None:
         httpx.get(f"{base_url}/health/live/", timeout=2).raise_for_status()
 
     return probe
 
 
-def _s3_env(s3: S3Service) -> dict[str, str]:
+def s3_env(s3: S3Service) -> dict[str, str]:
+    """The blob-store variables pointing a process at the test S3 service."""
     # The frontier and our backend read the same variable names, so one mapping serves both.
     return {
         "BLOB_BACKEND_TYPE": "s3",
@@ -89,13 +92,13 @@ def _start_processes(
     frontier = runner.start(
         "frontier",
         [str(FRONTIER_BIN), "start", "--host", "127.0.0.1", "--port", str(frontier_port)],
-        env={**os.environ, **kafka_env, **_s3_env(s3), "CORS_ORIGINS": json.dumps([api_base])},
+        env={**os.environ, **kafka_env, **s3_env(s3), "CORS_ORIGINS": json.dumps([api_base])},
         cwd=frontier_cwd,
     )
     backend_env = {
         **os.environ,
         **kafka_env,
-        **_s3_env(s3),
+        **s3_env(s3),
         "KAFKA_CONTROL_EVENTS_TOPIC": control_topic,
         "MATYAN_DATA_DIR": str(directory / "data"),
         "MATYAN_STORE_ENGINE": "lmdb",
@@ -114,8 +117,8 @@ def _start_processes(
         [MATYAN_BACKEND, "start", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "1", "--ui"],
         env=backend_env,
     )
-    wait_healthy(frontier, _live(frontier_base), "frontier", 60)
-    wait_healthy(api, _live(api_base), "api", 60)
+    wait_healthy(frontier, live_probe(frontier_base), "frontier", 60)
+    wait_healthy(api, live_probe(api_base), "api", 60)
     return api_base, frontier_base
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import released_stack_training as script
+from full_stack_fixture import live_probe, s3_env
 from matyan_dev_services import (
     KafkaService,
     ProcessRunner,
@@ -53,25 +54,6 @@ def _wait_for(check: Callable[[], bool], what: str) -> None:
         time.sleep(0.2)
 
 
-def _live(base: str) -> Callable[[], None]:
-    def probe() -> None:
-        httpx.get(f"{base}/health/live/", timeout=2).raise_for_status()
-
-    return probe
-
-
-def _s3_env(s3: S3Service) -> dict[str, str]:
-    # The frontier and our backend read the same variable names, so one mapping serves both.
-    return {
-        "BLOB_BACKEND_TYPE": "s3",
-        "S3_ENDPOINT": s3.endpoint_url,
-        "S3_BUCKET": s3.bucket,
-        "S3_ACCESS_KEY": s3.access_key,
-        "S3_SECRET_KEY": s3.secret_key,
-        "S3_REGION": s3.region,
-    }
-
-
 def _series(engine: Engine, run_id: str, context: dict[str, Any], name: str) -> Block:
     key = sequences.SeriesKey(run_id, context_to_id(context), name)
     return engine.read(lambda tr: sequences.read_range(tr, key))
@@ -100,7 +82,7 @@ def test_released_client_and_frontier_against_our_backend(
     frontier_env = {
         **os.environ,
         **kafka_env,
-        **_s3_env(s3_service),
+        **s3_env(s3_service),
         "CORS_ORIGINS": json.dumps([api_base]),
         "LOG_LEVEL": "INFO",
     }
@@ -114,7 +96,7 @@ def test_released_client_and_frontier_against_our_backend(
     backend_env = {
         **os.environ,
         **kafka_env,
-        **_s3_env(s3_service),
+        **s3_env(s3_service),
         "KAFKA_CONTROL_EVENTS_TOPIC": control_topic,
         "MATYAN_DATA_DIR": str(data_dir),
         "MATYAN_STORE_ENGINE": "lmdb",
@@ -131,8 +113,8 @@ def test_released_client_and_frontier_against_our_backend(
         [MATYAN_BACKEND, "start", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "1"],
         env=backend_env,
     )
-    wait_healthy(frontier, _live(frontier_base), "frontier", 60)
-    wait_healthy(api, _live(api_base), "api", 60)
+    wait_healthy(frontier, live_probe(frontier_base), "frontier", 60)
+    wait_healthy(api, live_probe(api_base), "api", 60)
 
     # The user's side: the workspace python with the released client, configured by env vars only.
     script_dir = tmp_path / "script"
