@@ -73,7 +73,9 @@ class CallLog:
             self.failures.append(f"{response.status} {response.request.method} {response.url}")
 
     def on_request_failed(self, request: Request) -> None:
-        if request.url.startswith(self.origin):
+        # The UI cancels its own in-flight calls when the user moves to another tab (ERR_ABORTED);
+        # a server that fails shows up as an error status or a reset/empty response instead.
+        if request.url.startswith(self.origin) and request.failure != "net::ERR_ABORTED":
             self.failures.append(f"failed ({request.failure}) {request.method} {request.url}")
 
     def api_paths(self) -> list[str]:
