@@ -122,13 +122,16 @@ def _start_processes(
     return api_base, frontier_base
 
 
-def _train(api_base: str, frontier_base: str, directory: Path) -> tuple[str, str]:
+def run_training_script(
+    script_path: str, api_base: str, frontier_base: str, directory: Path
+) -> tuple[str, str]:
+    """Run a released-client training script against the stack; its run id and stdout."""
     script_dir = directory / "script"
     script_dir.mkdir()
     run_id_file = script_dir / "run_id"
     env = {**os.environ, "MATYAN_FRONTIER_URL": frontier_base, "MATYAN_BACKEND_URL": api_base}
     result = subprocess.run(
-        [sys.executable, script.__file__, str(run_id_file), str(script_dir)],
+        [sys.executable, script_path, str(run_id_file), str(script_dir)],
         env=env,
         cwd=script_dir,
         capture_output=True,
@@ -171,7 +174,7 @@ def ingested_stack(kafka: KafkaService, s3: S3Service, directory: Path) -> Itera
     try:
         try:
             api_base, frontier_base = _start_processes(kafka, s3, runner, directory)
-            run_id, stdout = _train(api_base, frontier_base, directory)
+            run_id, stdout = run_training_script(script.__file__, api_base, frontier_base, directory)
             _wait_finished(api_base, run_id)
         except BaseException as exc:
             # A module fixture has no report section of its own: the process logs go with the error.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import released_stack_training as script
-from full_stack_fixture import live_probe, s3_env
+from full_stack_fixture import live_probe, run_training_script, s3_env
 from matyan_dev_services import (
     KafkaService,
     ProcessRunner,
@@ -117,33 +116,7 @@ def test_released_client_and_frontier_against_our_backend(
     wait_healthy(api, live_probe(api_base), "api", 60)
 
     # The user's side: the workspace python with the released client, configured by env vars only.
-    script_dir = tmp_path / "script"
-    script_dir.mkdir()
-    run_id_file = script_dir / "run_id"
-    client_env = {
-        **os.environ,
-        "MATYAN_FRONTIER_URL": frontier_base,
-        "MATYAN_BACKEND_URL": api_base,
-    }
-    result = subprocess.run(
-        [sys.executable, script.__file__, str(run_id_file), str(script_dir)],
-        env=client_env,
-        cwd=script_dir,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    # Kept beside the other process logs for a failed run's post-mortem.
-    (script_dir / "stdout.log").write_text(result.stdout)
-    (script_dir / "stderr.log").write_text(result.stderr)
-    assert result.returncode == 0, f"training script failed:\n{result.stdout}\n{result.stderr}"
-    # The client only logs a frontier's error reply (it never raises), so its log is where one would show.
-    client_problems = [
-        line for line in result.stderr.splitlines() if "| ERROR" in line or "| WARNING" in line
-    ]
-    assert client_problems == [], result.stderr
-    run_id = run_id_file.read_text()
+    run_id, _ = run_training_script(script.__file__, api_base, frontier_base, tmp_path)
 
     steps, values, epochs = script.expected_loss()
     info_url = f"{api_base}/api/v1/rest/runs/{run_id}/info/"
