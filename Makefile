@@ -40,7 +40,7 @@ test: lint typecheck ## ruff, mypy and every test, local services included
 bench: bench-store bench-ingest bench-ops bench-api bench-search ## every benchmark, printed against DESIGN.md §7 targets
 
 bench-store: setup ## store: ingest points/s, 1M-point chart read, full read, bytes/point (BENCH_POINTS=10000000)
-	$(UV) run --frozen python -m matyan_store.series.bench_codec
+	$(UV) run --frozen python -m matyan_store.codec.bench_codec
 	$(UV) run --frozen python -m matyan_store.bench_sequences --points $(BENCH_POINTS)
 
 bench-ingest: setup ## ingest worker: apply path, Kafka -> store with one worker process (msg/s, points/s), ingest -> readable p50/p99

@@ -34,8 +34,8 @@ from matyan_dev_services import (
 
 from matyan_models import context_to_id
 from matyan_store import sequences
+from matyan_store.codec import Block
 from matyan_store.engine import Engine, open_engine
-from matyan_store.series import Block
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

@@ -163,7 +163,7 @@ def test_detach_experiment_and_tag(lmdb_engine: Engine) -> None:
 
 def test_bounded_delete_leaves_only_a_tombstone(lmdb_engine: Engine) -> None:
     from matyan_store import sequences, tombstones
-    from matyan_store.series import Point
+    from matyan_store.codec import Point
 
     tag = _tag(lmdb_engine, "t")
 

@@ -32,10 +32,10 @@ from matyan_api.routes.runs_metric_search import POINTS_PER_BUCKET
 from matyan_models import context_to_id
 from matyan_store import entities, indexes, runs
 from matyan_store.blobs import BlobSettings, open_blob_store
+from matyan_store.codec.bench_codec import loss_curve, timestamps
 from matyan_store.engine import Engine, Transaction, open_engine
 from matyan_store.sequences import Point, SeriesKey, get_summary
 from matyan_store.sequences.layout import run_prefix
-from matyan_store.series.bench_codec import loss_curve, timestamps
 from matyan_store.settings import Settings
 
 __all__ = ["main"]

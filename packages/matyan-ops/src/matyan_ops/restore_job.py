@@ -24,10 +24,10 @@ from matyan_ops.backup_json import restore_bytes, restore_reference_bytes
 from matyan_ops.runtime import UsageError
 from matyan_store import entities, indexes, runs, tombstones
 from matyan_store.blobs import SyncBlobStore
+from matyan_store.codec import normalize_point
 from matyan_store.engine import Engine, ReadTransaction, Transaction
 from matyan_store.reindex import expected_run_entries
 from matyan_store.sequences import Point, SeriesKey
-from matyan_store.series import normalize_point
 
 ENTITY_BATCH = 200
 POINTS_PER_TXN = 20_000

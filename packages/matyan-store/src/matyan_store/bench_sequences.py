@@ -16,9 +16,9 @@ from pathlib import Path
 
 import lmdb
 
+from matyan_store.codec.bench_codec import loss_curve, timestamps
 from matyan_store.engine import Engine, Transaction, open_engine
 from matyan_store.sequences import Point, SeriesKey, read_downsampled, read_range, write_points
-from matyan_store.series.bench_codec import loss_curve, timestamps
 
 _F32 = struct.Struct("<f")
 

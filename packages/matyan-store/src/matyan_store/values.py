@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from matyan_store.series.object_codec import decode_object_bytes, encode_object
+from matyan_store.codec.object_codec import decode_object_bytes, encode_object
 
 __all__ = ["decode_value", "encode_value"]
 

@@ -1,11 +1,12 @@
 """Stored series (metrics, terminal logs, log records, custom objects) on the transactional KV engine.
 
 A series ``SeriesKey(run_id, context_id, name)`` is kept as compressed column blocks (the codec of
-:mod:`matyan_store.series`), an index entry per block (its summary and chart rollup), and one summary
+:mod:`matyan_store.codec`), an index entry per block (its summary and chart rollup), and one summary
 per series. Functions take a transaction; see :mod:`matyan_store.sequences.store` for costs and
 :mod:`matyan_store.sequences.layout` for the keys.
 """
 
+from matyan_store.codec import Block, Point
 from matyan_store.sequences.store import (
     _UNREAD as UNREAD,
 )
@@ -29,7 +30,6 @@ from matyan_store.sequences.store import (
 from matyan_store.sequences.store import (
     _Unread as Unread,
 )
-from matyan_store.series import Block, Point
 
 __all__ = [
     "BLOCK_TARGET_BYTES",

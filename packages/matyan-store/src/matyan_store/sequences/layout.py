@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from matyan_store.codec import BlockSummary, decode_summary, encode_summary
+from matyan_store.codec.varint import ByteReader, put_bytes, put_uvarint
 from matyan_store.keys import SERIES
-from matyan_store.series import BlockSummary, decode_summary, encode_summary
-from matyan_store.series.varint import ByteReader, put_bytes, put_uvarint
 
 SUMMARY_SECTION = 0
 DATA_SECTION = 1

@@ -12,7 +12,7 @@ Segment layout (one value)::
 
     version | kind | count | len+steps(int64 LE) | len+values | epochs column | timestamps column
 
-Values are float64 (FLOAT), int64 (INT), one byte each (BOOL) or :mod:`~matyan_store.series.object_codec`
+Values are float64 (FLOAT), int64 (INT), one byte each (BOOL) or :mod:`~matyan_store.codec.object_codec`
 items (OBJECT). An optional column is a mode byte (all None, all present, mixed) followed, when present,
 by a presence byte per point (mixed only) and the int64/float64 lanes (0 where absent). The encoding is a
 function of the points only, so rewriting the same points gives the same bytes (replays change nothing).
@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
-from matyan_store.series import Block, ValueKind
-from matyan_store.series.object_codec import decode_object, encode_object
-from matyan_store.series.points import Point, Value, coerce_values, infer_kind
-from matyan_store.series.reads import concat_blocks
-from matyan_store.series.varint import ByteReader, put_bytes, put_uvarint
+from matyan_store.codec import Block, ValueKind
+from matyan_store.codec.object_codec import decode_object, encode_object
+from matyan_store.codec.points import Point, Value, coerce_values, infer_kind
+from matyan_store.codec.reads import concat_blocks
+from matyan_store.codec.varint import ByteReader, put_bytes, put_uvarint
 
 SEGMENT_VERSION = 1
 

@@ -23,11 +23,11 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from matyan_store.codec import Block, BlockSummary, ValueKind
+from matyan_store.codec.block import SKETCH_CHUNK
+from matyan_store.codec.points import Value, coerce_values, unify_kinds
+from matyan_store.codec.varint import ByteReader, put_uvarint
 from matyan_store.sequences.layout import IndexEntry
-from matyan_store.series import Block, BlockSummary, ValueKind
-from matyan_store.series.block import SKETCH_CHUNK
-from matyan_store.series.points import Value, coerce_values, unify_kinds
-from matyan_store.series.varint import ByteReader, put_uvarint
 
 ROLLUP_CHUNK = SKETCH_CHUNK
 """Points per rollup chunk (the codec's sketch chunk, whose min/max offsets the rollup reuses)."""

@@ -2,7 +2,7 @@
 
 Every function takes a transaction and never opens one, so callers (the ingest-worker, the API) put
 as much in one transaction as they like. The key layout is in :mod:`matyan_store.sequences.layout`;
-the block format and the write planner are the pure codec of :mod:`matyan_store.series`.
+the block format and the write planner are the pure codec of :mod:`matyan_store.codec`.
 
 Costs: a write reads the series summary, one or a few index entries (appends: exactly one, the tail
 block's) and the bodies of the blocks that receive points, each once, and writes each new block once.
@@ -17,6 +17,30 @@ from itertools import pairwise
 from typing import Any
 
 from matyan_store import params_catalogue
+from matyan_store.codec import (
+    DEFAULT_MAX_POINTS,
+    MAX_VALUE_BYTES,
+    Block,
+    BlockSummary,
+    EncodedBlock,
+    Point,
+    ValueKind,
+    combine_summaries,
+    decode_block,
+    downsample,
+    empty_block,
+    encode_block_columns,
+    join_chunks,
+    merge_block,
+    normalize_point,
+    owner_index,
+    split_block,
+    split_large_value,
+)
+from matyan_store.codec import read_range as codec_read_range
+from matyan_store.codec import tail as codec_tail
+from matyan_store.codec.points import unify_kinds
+from matyan_store.codec.summary import summarize
 from matyan_store.engine.base import ReadTransaction, Transaction
 from matyan_store.engine.errors import TransactionTooLarge
 from matyan_store.keys import pack, strinc, unpack
@@ -37,30 +61,6 @@ from matyan_store.sequences.open_block import (
     segment_block,
 )
 from matyan_store.sequences.rollup import build_rollup, rollup_downsample
-from matyan_store.series import (
-    DEFAULT_MAX_POINTS,
-    MAX_VALUE_BYTES,
-    Block,
-    BlockSummary,
-    EncodedBlock,
-    Point,
-    ValueKind,
-    combine_summaries,
-    decode_block,
-    downsample,
-    empty_block,
-    encode_block_columns,
-    join_chunks,
-    merge_block,
-    normalize_point,
-    owner_index,
-    split_block,
-    split_large_value,
-)
-from matyan_store.series import read_range as codec_read_range
-from matyan_store.series import tail as codec_tail
-from matyan_store.series.points import unify_kinds
-from matyan_store.series.summary import summarize
 from matyan_store.values import decode_value, encode_value
 
 BLOCK_TARGET_BYTES = 12_200

@@ -43,9 +43,9 @@ from matyan_models.ingestion import (
     SetRunPropertyMessage,
 )
 from matyan_store import entities, runs, sequences, tombstones
+from matyan_store.codec import normalize_point
 from matyan_store.engine.base import Transaction
 from matyan_store.sequences import Point, SeriesKey, SeriesSummary
-from matyan_store.series import normalize_point
 from matyan_workers.ingest.deletions import PendingDeletion, get_pending, put_pending
 
 __all__ = [

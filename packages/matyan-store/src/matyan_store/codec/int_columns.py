@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from itertools import islice
 from operator import le
 
-from matyan_store.series.varint import ByteReader, put_bytes, put_svarint
+from matyan_store.codec.varint import ByteReader, put_bytes, put_svarint
 
 _ARITH = 1
 _MONO = 2

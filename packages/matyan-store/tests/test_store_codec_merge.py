@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matyan_store.series import (
+from matyan_store.codec import (
     Block,
     BlockSummary,
     Point,
@@ -21,7 +21,7 @@ from matyan_store.series import (
     split_block,
     split_large_value,
 )
-from matyan_store.series.merge import blocks_to_rewrite
+from matyan_store.codec.merge import blocks_to_rewrite
 
 
 class FakeSeries:

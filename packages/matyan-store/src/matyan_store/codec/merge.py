@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from itertools import chain, pairwise
 from typing import Any
 
-from matyan_store.series.block import Block
-from matyan_store.series.block_codec import encode_block_columns
-from matyan_store.series.chunks import MAX_VALUE_BYTES
-from matyan_store.series.points import Point, coerce_values, infer_kind, normalize_point
-from matyan_store.series.summary import BlockSummary
+from matyan_store.codec.block import Block
+from matyan_store.codec.block_codec import encode_block_columns
+from matyan_store.codec.chunks import MAX_VALUE_BYTES
+from matyan_store.codec.points import Point, coerce_values, infer_kind, normalize_point
+from matyan_store.codec.summary import BlockSummary
 
 DEFAULT_TARGET_BYTES = 10_000
 """Blocks are cut so their encoded size stays at or under this (a lone huge point is the exception)."""

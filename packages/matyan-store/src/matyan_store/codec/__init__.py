@@ -6,16 +6,16 @@ storage layer keys blocks by their first step, keeps their summaries, writes thr
 :func:`last_point`.
 """
 
-from matyan_store.series.block import SKETCH_CHUNK, Block
-from matyan_store.series.block_codec import (
+from matyan_store.codec.block import SKETCH_CHUNK, Block
+from matyan_store.codec.block_codec import (
     BLOCK_VERSION,
     decode_block,
     encode_block,
     encode_block_columns,
     read_block_summary,
 )
-from matyan_store.series.chunks import MAX_VALUE_BYTES, join_chunks, split_large_value
-from matyan_store.series.merge import (
+from matyan_store.codec.chunks import MAX_VALUE_BYTES, join_chunks, split_large_value
+from matyan_store.codec.merge import (
     DEFAULT_MAX_POINTS,
     DEFAULT_TARGET_BYTES,
     EncodedBlock,
@@ -28,9 +28,9 @@ from matyan_store.series.merge import (
     plan_write,
     split_block,
 )
-from matyan_store.series.object_codec import decode_object_bytes, encode_object
-from matyan_store.series.points import Point, Value, ValueKind, infer_kind, normalize_point
-from matyan_store.series.reads import (
+from matyan_store.codec.object_codec import decode_object_bytes, encode_object
+from matyan_store.codec.points import Point, Value, ValueKind, infer_kind, normalize_point
+from matyan_store.codec.reads import (
     Loader,
     concat_blocks,
     downsample,
@@ -40,7 +40,7 @@ from matyan_store.series.reads import (
     read_range,
     tail,
 )
-from matyan_store.series.summary import BlockSummary, combine_summaries, decode_summary, encode_summary
+from matyan_store.codec.summary import BlockSummary, combine_summaries, decode_summary, encode_summary
 
 __all__ = [
     "BLOCK_VERSION",

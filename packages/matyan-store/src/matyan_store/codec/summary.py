@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import eq
 
-from matyan_store.series.points import Point, Value, ValueKind
-from matyan_store.series.varint import ByteReader, put_f64, put_svarint, put_uvarint, unzigzag, zigzag
+from matyan_store.codec.points import Point, Value, ValueKind
+from matyan_store.codec.varint import ByteReader, put_f64, put_svarint, put_uvarint, unzigzag, zigzag
 
 SUMMARY_VERSION = 1
 

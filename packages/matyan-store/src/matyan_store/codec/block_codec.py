@@ -5,8 +5,8 @@ Layout (all lengths are varints)::
     version | kind | count | len+summary | len+steps | len+values | len+epochs | len+timestamps | len+sketch
 
 Steps, epochs, int values and the bit patterns of floats and timestamps use the int column codec
-(:mod:`matyan_store.series.int_columns`); bools are one byte each and objects use
-:mod:`matyan_store.series.object_codec`, both deflated. Epochs and timestamps cost one byte when all
+(:mod:`matyan_store.codec.int_columns`); bools are one byte each and objects use
+:mod:`matyan_store.codec.object_codec`, both deflated. Epochs and timestamps cost one byte when all
 None. The summary sits in front so :func:`read_block_summary` needs no decompression.
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from matyan_store.series.block import Block, Column
-from matyan_store.series.int_columns import (
+from matyan_store.codec.block import Block, Column
+from matyan_store.codec.int_columns import (
     decode_float_column,
     decode_int_column,
     encode_float_column,
@@ -24,10 +24,10 @@ from matyan_store.series.int_columns import (
     pack,
     unpack,
 )
-from matyan_store.series.object_codec import decode_object, encode_object
-from matyan_store.series.points import Point, Value, ValueKind
-from matyan_store.series.summary import BlockSummary, encode_summary, read_summary
-from matyan_store.series.varint import ByteReader, put_bytes, put_uvarint
+from matyan_store.codec.object_codec import decode_object, encode_object
+from matyan_store.codec.points import Point, Value, ValueKind
+from matyan_store.codec.summary import BlockSummary, encode_summary, read_summary
+from matyan_store.codec.varint import ByteReader, put_bytes, put_uvarint
 
 BLOCK_VERSION = 1
 

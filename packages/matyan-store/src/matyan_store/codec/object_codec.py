@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from matyan_store.series.varint import ByteReader, put_bytes, put_f64, put_svarint, put_uvarint
+from matyan_store.codec.varint import ByteReader, put_bytes, put_f64, put_svarint, put_uvarint
 
 _NONE = 0x00
 _FALSE = 0x01

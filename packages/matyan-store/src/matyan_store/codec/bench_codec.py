@@ -1,4 +1,4 @@
-"""Micro-benchmark of the series codec: ``python -m matyan_store.series.bench_codec [points]``.
+"""Micro-benchmark of the series codec: ``python -m matyan_store.codec.bench_codec [points]``.
 
 Prints encode/decode throughput, stored bytes per point for a few realistic metrics, and chart-read
 (downsampling) latency percentiles. Figures only; nothing here is asserted.
@@ -12,12 +12,12 @@ import sys
 import time
 from collections.abc import Callable
 
-from matyan_store.series.block import Block
-from matyan_store.series.block_codec import decode_block
-from matyan_store.series.merge import EncodedBlock, split_block
-from matyan_store.series.points import ValueKind
-from matyan_store.series.reads import downsample
-from matyan_store.series.summary import BlockSummary, encode_summary
+from matyan_store.codec.block import Block
+from matyan_store.codec.block_codec import decode_block
+from matyan_store.codec.merge import EncodedBlock, split_block
+from matyan_store.codec.points import ValueKind
+from matyan_store.codec.reads import downsample
+from matyan_store.codec.summary import BlockSummary, encode_summary
 
 _F32 = struct.Struct("<f")
 

@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matyan_store.series import (
+from matyan_store.codec import (
     Block,
     BlockSummary,
     Point,

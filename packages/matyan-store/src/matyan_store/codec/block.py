@@ -8,8 +8,8 @@ from itertools import islice
 from operator import lt
 from typing import Any
 
-from matyan_store.series.points import Point, Value, ValueKind, coerce_values, infer_kind, normalize_point
-from matyan_store.series.summary import BlockSummary, count_nans, summarize
+from matyan_store.codec.points import Point, Value, ValueKind, coerce_values, infer_kind, normalize_point
+from matyan_store.codec.summary import BlockSummary, count_nans, summarize
 
 SKETCH_CHUNK = 64
 """Points per sketch chunk; each chunk records where its min and max are (one byte each)."""
@@ -25,7 +25,7 @@ Column = Sequence[Any]
 class Block:
     """Columns ``steps`` (strictly increasing), ``values``, ``epochs`` and ``timestamps`` of equal length.
 
-    Blocks made by :func:`~matyan_store.series.block_codec.decode_block` decode each column on first
+    Blocks made by :func:`~matyan_store.codec.block_codec.decode_block` decode each column on first
     access, so a reader that only needs steps and values never pays for the other columns. Column
     sequences are arrays, ranges or lists; treat them as read-only.
     """
@@ -90,7 +90,7 @@ class Block:
     def from_points(cls, points: Iterable[Point | tuple[Any, ...]], kind: ValueKind | None = None) -> Block:
         """Build a block from points in any order; a repeated step keeps its last point.
 
-        ``kind`` defaults to :func:`~matyan_store.series.points.infer_kind` of the values.
+        ``kind`` defaults to :func:`~matyan_store.codec.points.infer_kind` of the values.
         """
         pts = [normalize_point(p) for p in points]
         if not pts:

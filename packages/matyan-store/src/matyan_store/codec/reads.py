@@ -12,9 +12,9 @@ from itertools import chain
 from operator import add
 from typing import Any
 
-from matyan_store.series.block import NO_EXTREME, SKETCH_CHUNK, Block
-from matyan_store.series.points import Point, Value, ValueKind, coerce_values, unify_kinds
-from matyan_store.series.summary import BlockSummary
+from matyan_store.codec.block import NO_EXTREME, SKETCH_CHUNK, Block
+from matyan_store.codec.points import Point, Value, ValueKind, coerce_values, unify_kinds
+from matyan_store.codec.summary import BlockSummary
 
 Loader = Callable[[BlockSummary], Block]
 
