@@ -31,29 +31,29 @@ lint: setup ## ruff (lint + format check)
 	$(UV) run --frozen ruff format --check .
 
 typecheck: setup ## mypy (strict) over every package
-	for d in packages/*; do $(UV) run --frozen mypy $$d/src $$d/tests; done
+	for d in packages/* benchmarks; do $(UV) run --frozen mypy $$d/src $$d/tests; done
 	$(UV) run --frozen mypy tests-integration conftest.py infra/dev
 
 test: lint typecheck ## ruff, mypy and every test, local services included
 	$(UV) run --frozen pytest
 
-bench: bench-store bench-ingest bench-ops bench-api bench-search ## every benchmark, printed against DESIGN.md §7 targets
+bench: bench-store bench-ingest bench-ops bench-api bench-search ## every benchmark (benchmarks/), printed against the design targets
 
 bench-store: setup ## store: ingest points/s, 1M-point chart read, full read, bytes/point (BENCH_POINTS=10000000)
-	$(UV) run --frozen python -m matyan_store.codec.bench_codec
-	$(UV) run --frozen python -m matyan_store.bench_sequences --points $(BENCH_POINTS)
+	$(UV) run --frozen python -m matyan_benchmarks.codec
+	$(UV) run --frozen python -m matyan_benchmarks.store --points $(BENCH_POINTS)
 
 bench-ingest: setup ## ingest worker: apply path, Kafka -> store with one worker process (msg/s, points/s), ingest -> readable p50/p99
-	$(UV) run --frozen python -m matyan_workers.bench_ingest
+	PYTHONPATH=$(CURDIR)/infra/dev $(UV) run --frozen python -m matyan_benchmarks.ingest
 
 bench-ops: setup ## backup and restore throughput
-	$(UV) run --frozen python -m matyan_ops.bench_backup $(BENCH_OPS_POINTS)
+	$(UV) run --frozen python -m matyan_benchmarks.backup $(BENCH_OPS_POINTS)
 
 bench-api: setup ## API: p50/p99 of runs info, experiments, tags, project params (10k runs; 1/100/500 concurrent; 1 and 2 workers)
-	$(UV) run --frozen python -m matyan_api.bench_api
+	$(UV) run --frozen python -m matyan_benchmarks.api
 
 bench-search: setup ## search: run search (indexed, full scan), metric search, one 1M-point series at 1,000 buckets
-	$(UV) run --frozen python -m matyan_api.bench_search
+	$(UV) run --frozen python -m matyan_benchmarks.search
 
 clean: ## remove the venv, caches and run directory
 	rm -rf .venv .run .cache .mypy_cache .ruff_cache .pytest_cache

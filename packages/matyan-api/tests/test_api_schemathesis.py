@@ -26,9 +26,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import ASGIApp, ASGIClient, get_client
 
 from matyan_api.app import create_app
-from matyan_api.bench_api import bench_experiment_id, bench_run_id, bench_tag_id, fill_store
 from matyan_api.errors import error_code
 from matyan_api.kafka_publisher import RecordingPublisher
+from matyan_benchmarks.api import bench_experiment_id, bench_run_id, bench_tag_id, fill_store
 from matyan_store import entities
 from matyan_store.engine import Engine, Transaction
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matyan_benchmarks.harness import loss_curve, timestamps
 from matyan_store.codec import (
     Block,
     Point,
@@ -23,7 +24,6 @@ from matyan_store.codec import (
     read_block_summary,
     split_block,
 )
-from matyan_store.codec.bench_codec import loss_curve, timestamps
 from matyan_store.codec.int_columns import decode_int_column, encode_int_column
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)

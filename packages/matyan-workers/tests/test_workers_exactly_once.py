@@ -20,8 +20,8 @@ from workers_fixtures import lmdb_url
 from workers_kafka_fixtures import fresh_topics, produce, progress, wait_for, worker_env
 from workers_stream import build_stream, check_store
 
+from matyan_benchmarks.harness import MATYAN_BACKEND
 from matyan_store.engine import open_engine
-from matyan_workers.bench_ingest import MATYAN_BACKEND
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -12,10 +12,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from matyan_dev_services import KafkaService, kafka_ensure_topics
 
+from matyan_benchmarks.ingest import applied_count, produce_batched
+from matyan_benchmarks.ingest import worker_env as bench_worker_env
 from matyan_store import offsets
 from matyan_store.engine import Engine
-from matyan_workers.bench_ingest import applied_count, produce_batched
-from matyan_workers.bench_ingest import worker_env as bench_worker_env
 
 
 def fresh_topics(kafka: KafkaService, partitions: int = 4) -> tuple[str, str]:

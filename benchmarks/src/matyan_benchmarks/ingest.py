@@ -1,7 +1,7 @@
-"""Benchmark of the ingest worker: ``python -m matyan_workers.bench_ingest [--mode apply|kafka|latency|all]``.
+"""Benchmark of the ingest worker: ``python -m matyan_benchmarks.ingest [--mode apply|kafka|latency|all]``.
 
-Three measurements, printed next to the DESIGN.md section 7 targets (>= 150k points/s per worker for
-client-batched points; ingest -> visible through the API <= 2 s p99):
+Three measurements, printed next to the design targets (>= 150k points/s per worker for client-batched
+points; ingest -> visible through the API <= 2 s p99):
 
 * **apply** (in-process): :class:`~matyan_workers.ingest.batching.BatchRunner` driven as the consumer
   drives it, from Kafka records already in memory to LMDB in a temporary directory: parsing + applying +
@@ -21,6 +21,10 @@ The workloads, each on a fresh store:
   steps at a time (a client flushing its buffer of one metric).
 
 Figures only; nothing is asserted.
+
+The broker, topics and worker processes come from the repository's service starters,
+``infra/dev/matyan_dev_services.py``: that directory must be on ``PYTHONPATH`` (``make bench-ingest`` puts
+it there; pytest's root conftest.py does too).
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ import argparse
 import asyncio
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -39,11 +42,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from matyan_benchmarks.harness import MATYAN_BACKEND, lmdb_url, percentile
 from matyan_models.kafka import IngestionMessage
 from matyan_store import offsets, sequences
 from matyan_store.engine import Engine, ReadTransaction, open_engine
@@ -51,12 +54,16 @@ from matyan_store.sequences import SeriesKey
 from matyan_store.settings import Settings
 from matyan_workers.ingest.batching import BatchResult, BatchRunner, Record
 
+try:
+    import matyan_dev_services
+except ImportError as exc:
+    raise SystemExit("put infra/dev on PYTHONPATH (make bench-ingest does): " + str(exc)) from exc
+
 _TOPIC = "data-ingestion"
 _GROUP = "bench-ingest"
 _CLIENT_DT = "2026-03-20T12:00:00+00:00"
 TARGET_POINTS_PER_S = 150_000
 TARGET_VISIBLE_P99_S = 2.0
-MATYAN_BACKEND = str(Path(sys.executable).parent / "matyan-backend")
 
 
 def _value(run_id: str, type_: str, payload: dict[str, object]) -> bytes:
@@ -139,7 +146,7 @@ def bench_apply(args: argparse.Namespace) -> list[str]:
     print(
         f"apply path: {args.runs} runs x {args.metrics} metrics x {args.steps:,} steps, {args.partitions} "
         f"partitions, {args.fetch} records per fetch (at least max-messages), "
-        f"max {args.max_bytes:,} bytes/txn; target for one worker (DESIGN.md §7): "
+        f"max {args.max_bytes:,} bytes/txn; target for one worker: "
         f">= {TARGET_POINTS_PER_S:,} points/s client-batched"
     )
     rows = []
@@ -147,7 +154,7 @@ def bench_apply(args: argparse.Namespace) -> list[str]:
         records, points = build_records(args.runs, args.metrics, args.steps, args.partitions, batch)
         for max_messages in args.max_messages:
             with tempfile.TemporaryDirectory(prefix="matyan-bench-ingest-") as tmp:
-                engine = open_engine(f"lmdb://{Path(tmp) / 'kv'}?sync=false&map_size={16 << 30}")
+                engine = open_engine(lmdb_url(Path(tmp) / "kv", 16 << 30))
                 try:
                     runner = BatchRunner(engine, _GROUP, max_messages=max_messages, max_bytes=args.max_bytes)
                     seconds, results = drive(runner, records, max(args.fetch, max_messages))
@@ -161,30 +168,18 @@ def bench_apply(args: argparse.Namespace) -> list[str]:
 # -- Kafka: broker, topics, producing, the worker process ----------------------------------------------
 
 
-def dev_services() -> ModuleType:
-    """``infra/dev/matyan_dev_services.py``, the repo's service starters (found from here or the cwd)."""
-    try:
-        import matyan_dev_services
-    except ImportError:
-        for base in (*Path(__file__).resolve().parents, Path.cwd(), *Path.cwd().parents):
-            if (base / "infra" / "dev" / "matyan_dev_services.py").is_file():
-                sys.path.insert(0, str(base / "infra" / "dev"))
-                break
-        import matyan_dev_services
-    return matyan_dev_services
-
-
 @contextmanager
 def broker(bootstrap: str | None) -> Iterator[str]:
     """``bootstrap`` as given, or a tansu broker started for the benchmark (stopped afterwards)."""
     if bootstrap:
         yield bootstrap
         return
-    services = dev_services()
     with tempfile.TemporaryDirectory(prefix="matyan-bench-kafka-") as tmp:
-        run_dir = services.RunDir(tmp)
+        run_dir = matyan_dev_services.RunDir(tmp)
         try:
-            kafka = services.start_on_free_port(lambda port: services.start_kafka(run_dir, port))
+            kafka = matyan_dev_services.start_on_free_port(
+                lambda port: matyan_dev_services.start_kafka(run_dir, port)
+            )
             yield str(kafka.bootstrap_servers)
         finally:
             run_dir.stop_all()
@@ -194,7 +189,7 @@ def fresh_topics(bootstrap: str, partitions: int) -> tuple[str, str]:
     """A new data topic with ``partitions`` partitions and a new one-partition control topic."""
     tag = uuid.uuid4().hex[:10]
     data, control = f"bench-data-{tag}", f"bench-control-{tag}"
-    dev_services().kafka_ensure_topics(bootstrap, {data: partitions, control: 1})
+    matyan_dev_services.kafka_ensure_topics(bootstrap, {data: partitions, control: 1})
     return data, control
 
 
@@ -310,8 +305,7 @@ class KafkaFigures:
 @contextmanager
 def worker_process(env: Mapping[str, str], log_dir: Path, name: str = "ingest") -> Iterator[Any]:
     """A real ``matyan-backend ingest-worker`` process; stopped (SIGTERM) on exit."""
-    services = dev_services()
-    runner = services.ProcessRunner(log_dir)
+    runner = matyan_dev_services.ProcessRunner(log_dir)
     proc = runner.start(name, [MATYAN_BACKEND, "ingest-worker"], env=dict(env))
     try:
         yield proc
@@ -374,8 +368,7 @@ class LatencyFigures:
 
     def quantile(self, q: float) -> float:
         """The ``q`` quantile (nearest rank) of the latencies."""
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+        return percentile(self.latencies, q)
 
     def row(self) -> str:
         """The printed line."""
@@ -584,7 +577,7 @@ class Report:
 
 
 def main(argv: list[str] | None = None) -> Report:
-    """Run the chosen benchmarks and print their figures against DESIGN.md section 7."""
+    """Run the chosen benchmarks and print their figures against the design targets."""
     args = parse_args(argv)
     report = Report()
     if args.mode in ("apply", "all"):

@@ -1,4 +1,4 @@
-"""Backup and restore throughput on a generated store: ``python -m matyan_ops.bench_backup [points]``.
+"""Backup and restore throughput on a generated store: ``python -m matyan_benchmarks.backup [points]``.
 
 Writes ``points`` float points (with epochs and timestamps) over 10 runs of 4 series into a fresh
 LMDB store, backs it up (no blobs), restores it into a second fresh store and prints points/s and
@@ -7,13 +7,14 @@ MB/s (MB of sequences.jsonl) for each direction.
 
 from __future__ import annotations
 
+import argparse
 import math
-import sys
 import tempfile
 import time
 from functools import partial
 from pathlib import Path
 
+from matyan_benchmarks.harness import lmdb_url
 from matyan_ops.backup_job import BackupFilters, run_backup
 from matyan_ops.restore_job import RestoreOptions, run_restore
 from matyan_store import runs, sequences
@@ -40,11 +41,14 @@ def _fill(engine: Engine, total: int) -> None:
                 engine.transact(partial(sequences.write_points, key=key, points=pts, dtype="float"))
 
 
-def main(total: int = 1_000_000) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print its figures."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("points", type=int, nargs="?", default=1_000_000, help="points in the store")
+    total = ap.parse_args(argv).points
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        url = f"lmdb://{root / 'a'}?sync=false&map_size={4 << 30}"
+        url = lmdb_url(root / "a", 4 << 30)
         with open_engine(url) as engine:
             _fill(engine, total)
             began = time.perf_counter()
@@ -60,7 +64,7 @@ def main(total: int = 1_000_000) -> None:
             backup_s = time.perf_counter() - began
         backup_dir = Path(result.path)
         size = sum(p.stat().st_size for p in backup_dir.rglob("sequences.jsonl"))
-        with open_engine(f"lmdb://{root / 'b'}?sync=false&map_size={4 << 30}") as engine:
+        with open_engine(lmdb_url(root / "b", 4 << 30)) as engine:
             began = time.perf_counter()
             restored = run_restore(
                 engine, backup_dir, RestoreOptions(), blobs=None, say=lambda _s: None, say_error=print
@@ -76,4 +80,4 @@ def main(total: int = 1_000_000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    main()

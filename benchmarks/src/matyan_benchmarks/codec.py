@@ -1,4 +1,4 @@
-"""Micro-benchmark of the series codec: ``python -m matyan_store.codec.bench_codec [points]``.
+"""Micro-benchmark of the block codec: ``python -m matyan_benchmarks.codec [points]``.
 
 Prints encode/decode throughput, stored bytes per point for a few realistic metrics, and chart-read
 (downsampling) latency percentiles. Figures only; nothing here is asserted.
@@ -6,49 +6,16 @@ Prints encode/decode throughput, stored bytes per point for a few realistic metr
 
 from __future__ import annotations
 
-import random
-import struct
-import sys
+import argparse
 import time
-from collections.abc import Callable
 
+from matyan_benchmarks.harness import loss_curve, percentile, timed, timestamps
 from matyan_store.codec.block import Block
 from matyan_store.codec.block_codec import decode_block
 from matyan_store.codec.merge import EncodedBlock, split_block
 from matyan_store.codec.points import ValueKind
 from matyan_store.codec.reads import downsample
 from matyan_store.codec.summary import BlockSummary, encode_summary
-
-_F32 = struct.Struct("<f")
-
-
-def to_float32(x: float) -> float:
-    """The float64 a client sends for a float32 tensor value."""
-    value: float = _F32.unpack(_F32.pack(x))[0]
-    return value
-
-
-def loss_curve(n: int, seed: int, *, float32: bool) -> list[float]:
-    """A noisy decaying random walk, like a training loss."""
-    rng = random.Random(seed)
-    x = 2.5
-    out = []
-    for i in range(n):
-        x = abs(x * (1 - 2e-6) + rng.gauss(0, 0.01))
-        v = x + 0.05 * rng.random() + 1e-3 * (i % 7)
-        out.append(to_float32(v) if float32 else v)
-    return out
-
-
-def timestamps(n: int, seed: int) -> list[float]:
-    """Wall-clock times at ~10 steps/s with a few ms of jitter, as ``time.time()`` gives them."""
-    rng = random.Random(seed)
-    t = 1_760_000_000.123456
-    out = []
-    for _ in range(n):
-        t += 0.1 + rng.gauss(0, 0.004)
-        out.append(t)
-    return out
 
 
 def build(n: int, values: list[float], *, with_ts: bool, with_epochs: bool) -> list[EncodedBlock]:
@@ -59,26 +26,12 @@ def build(n: int, values: list[float], *, with_ts: bool, with_epochs: bool) -> l
     return split_block(block)
 
 
-def percentile(samples: list[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    s = sorted(samples)
-    return s[min(len(s) - 1, int(q * len(s)))]
-
-
-def timed(fn: Callable[[], object], runs: int) -> list[float]:
-    """Wall-clock milliseconds of ``runs`` calls."""
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
-def main(argv: list[str]) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the figures."""
-    n = int(argv[1]) if len(argv) > 1 else 1_000_000
-    print(f"series codec benchmark, {n:,} points, regular steps")
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("points", type=int, nargs="?", default=1_000_000, help="points of each series")
+    n = ap.parse_args(argv).points
+    print(f"block codec benchmark, {n:,} points, regular steps")
     v32 = loss_curve(n, 1, float32=True)
     v64 = loss_curve(n, 1, float32=False)
     cases = [
@@ -128,4 +81,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from matyan_dev_services import KafkaService
 
-from matyan_workers import bench_ingest
+from matyan_benchmarks import ingest
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(180)]
 
@@ -15,9 +15,7 @@ def test_every_mode_runs_on_tiny_sizes_and_accounts_for_every_message(
 ) -> None:
     tiny = ["--runs", "2", "--metrics", "2", "--steps", "60", "--client-batch", "20", "--max-messages", "20"]
     latency = ["--latency-runs", "2", "--latency-rate", "200", "--latency-seconds", "0.5"]
-    report = bench_ingest.main(
-        ["--mode", "all", "--bootstrap", kafka_service.bootstrap_servers, *tiny, *latency]
-    )
+    report = ingest.main(["--mode", "all", "--bootstrap", kafka_service.bootstrap_servers, *tiny, *latency])
 
     assert len(report.apply_rows) == 2  # two workloads, one transaction size
     assert all("dead letters 0" in row for row in report.apply_rows)

@@ -1,44 +1,22 @@
-"""Benchmark of stored series on LMDB: ``python -m matyan_store.bench_sequences [--points N] ...``.
+"""Benchmark of stored series on LMDB: ``python -m matyan_benchmarks.store [--points N] ...``.
 
 Prints a table: ingest throughput as the ingest-worker writes (many series per transaction, a batch
 of points per series), chart reads of a large series (rollup path and full-column path), a full read,
-and stored bytes per point. Figures only; nothing is asserted. Targets are DESIGN.md section 7.
+and stored bytes per point, next to the design targets. Figures only; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import struct
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import lmdb
 
-from matyan_store.codec.bench_codec import loss_curve, timestamps
-from matyan_store.engine import Engine, Transaction, open_engine
+from matyan_benchmarks.harness import Row, loss_curve, open_lmdb, percentile, print_rows, timed, timestamps
+from matyan_store.engine import Engine, Transaction
 from matyan_store.sequences import Point, SeriesKey, read_downsampled, read_range, write_points
-
-_F32 = struct.Struct("<f")
-
-
-def _open(path: Path) -> Engine:
-    return open_engine(f"lmdb://{path}?sync=false&map_size={64 << 30}")
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    s = sorted(samples)
-    return s[min(len(s) - 1, int(q * len(s)))]
-
-
-def _timed(fn: Callable[[], object], runs: int) -> list[float]:
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def ingest(engine: Engine, points: int, series: int, batch: int, per_txn: int, stamps: bool) -> float:
@@ -75,7 +53,7 @@ def lmdb_used_bytes(path: Path) -> int:
 
 def one_series(path: Path, n: int, stamps: bool, batch: int) -> tuple[Engine, SeriesKey, float]:
     """A fresh engine holding one ``n``-point regular float metric; returns the write rate too."""
-    engine = _open(path)
+    engine = open_lmdb(path)
     key = SeriesKey("chart-run", 0, "loss")
     values = loss_curve(n, 3, float32=True)
     times = timestamps(n, 4) if stamps else [None] * n
@@ -86,7 +64,7 @@ def one_series(path: Path, n: int, stamps: bool, batch: int) -> tuple[Engine, Se
     return engine, key, n / (time.perf_counter() - t0)
 
 
-def read_rows(engine: Engine, key: SeriesKey, n: int, runs: int) -> list[tuple[str, str, str]]:
+def read_rows(engine: Engine, key: SeriesKey, n: int, runs: int) -> list[Row]:
     """Chart and full-read timings of the ``n``-point series ``key``."""
 
     def chart(full: bool) -> None:
@@ -95,26 +73,26 @@ def read_rows(engine: Engine, key: SeriesKey, n: int, runs: int) -> list[tuple[s
     def everything() -> None:
         engine.read(lambda tr: len(read_range(tr, key).values))
 
-    fast = _timed(lambda: chart(False), runs)
-    full = _timed(lambda: chart(True), max(5, runs // 5))
-    whole = _timed(everything, 5)
+    fast = timed(lambda: chart(False), runs)
+    full = timed(lambda: chart(True), max(5, runs // 5))
+    whole = timed(everything, 5)
     return [
-        (
+        Row(
             f"chart {n:,} pts -> 1,000 buckets, steps+values (rollups)",
-            f"p50 {_percentile(fast, 0.5):.1f} ms, p95 {_percentile(fast, 0.95):.1f} ms",
+            f"p50 {percentile(fast, 0.5):.1f} ms, p95 {percentile(fast, 0.95):.1f} ms",
             "<= 30 ms p50",
         ),
-        (
+        Row(
             f"chart {n:,} pts -> 1,000 buckets, + epochs/timestamps (exact)",
-            f"p50 {_percentile(full, 0.5):.1f} ms, p95 {_percentile(full, 0.95):.1f} ms",
+            f"p50 {percentile(full, 0.5):.1f} ms, p95 {percentile(full, 0.95):.1f} ms",
             "",
         ),
-        (f"full read {n:,} pts", f"{n / (_percentile(whole, 0.5) / 1000):,.0f} points/s", ""),
+        Row(f"full read {n:,} pts", f"{n / (percentile(whole, 0.5) / 1000):,.0f} points/s", ""),
     ]
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the benchmark and print the table."""
+def main(argv: list[str] | None = None) -> list[Row]:
+    """Run the benchmark, print the table and return its rows."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--points", type=int, default=10_000_000, help="points of the ingest run")
     ap.add_argument("--series", type=int, default=100)
@@ -123,14 +101,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chart-points", type=int, default=1_000_000)
     ap.add_argument("--reads", type=int, default=50)
     args = ap.parse_args(argv)
-    rows: list[tuple[str, str, str]] = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="matyan-bench-seq-") as tmp:
         root = Path(tmp)
-        engine = _open(root / "ingest")
+        engine = open_lmdb(root / "ingest")
         rate = ingest(engine, args.points, args.series, args.batch, args.series_per_txn, stamps=True)
         engine.close()
         rows.append(
-            (
+            Row(
                 f"ingest {args.points:,} pts, {args.series} series, {args.batch} pts/series/txn, "
                 f"{args.series_per_txn} series/txn, with timestamps",
                 f"{rate:,.0f} points/s",
@@ -142,22 +120,19 @@ def main(argv: list[str] | None = None) -> None:
             label = "with timestamps" if stamps else "no timestamps"
             path = root / f"chart-{int(stamps)}"
             engine, key, wrate = one_series(path, n, stamps, 10_000)
-            rows.append((f"write {n:,}-pt series, 10,000 pts/txn, {label}", f"{wrate:,.0f} points/s", ""))
+            rows.append(Row(f"write {n:,}-pt series, 10,000 pts/txn, {label}", f"{wrate:,.0f} points/s", ""))
             if stamps:
                 rows += read_rows(engine, key, n, args.reads)
             engine.close()
             rows.append(
-                (
+                Row(
                     f"LMDB pages used / point, regular float metric, {label}",
                     f"{lmdb_used_bytes(path) / n:.2f} bytes",
                     "<= 4",
                 )
             )
-    width = max(len(r[0]) for r in rows)
-    print(f"{'what':<{width}} | {'measured':<28} | target")
-    print(f"{'-' * width}-+-{'-' * 28}-+-------")
-    for what, measured, target in rows:
-        print(f"{what:<{width}} | {measured:<28} | {target}")
+    print_rows(rows)
+    return rows
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from matyan_api.bench_api import bench_run_id, fill_store, main
+from matyan_benchmarks.api import bench_run_id, fill_store, main
 from matyan_store.engine import open_engine
 from matyan_store.entities import list_experiments, list_tags
 from matyan_store.runs import get_run, get_run_attrs, get_run_tag_ids

@@ -1,10 +1,10 @@
-"""Benchmark of the read endpoints over a real server: ``python -m matyan_api.bench_api``.
+"""Benchmark of the read endpoints over a real server: ``python -m matyan_benchmarks.api``.
 
 Fills a temporary LMDB store with runs (params, a few metrics each, tags, experiments), starts
 ``matyan-backend start`` on it (granian, 1 then 2 workers; no Kafka: these routes only read), and
 measures GET latency of run info, experiments, tags and project params at each concurrency, from this
 process (asyncio + httpx, one connection per concurrent request). Prints p50/p99 and throughput next to
-DESIGN.md section 7's target. Figures only; nothing is asserted here.
+the design target. Figures only; nothing is asserted here.
 
 The load generator shares the machine's cores with the server, so on a small machine the figures say
 as much about the client as about the server.
@@ -30,6 +30,7 @@ from typing import Final
 
 import httpx
 
+from matyan_benchmarks.harness import MATYAN_BACKEND, lmdb_url, percentile
 from matyan_models import context_to_id
 from matyan_store import entities
 from matyan_store.engine import Engine, Transaction, open_engine
@@ -49,7 +50,7 @@ __all__ = [
 
 REST: Final = "/api/v1/rest"
 TARGET_P50_MS: Final = 20.0
-# The DESIGN.md section 7 row that names these endpoints (project params has no target of its own).
+# The design target that names these endpoints (project params has no target of its own).
 TARGET_LABEL: Final = "run info, tags, experiments endpoints <= 20 ms p50"
 METRICS: Final = ("loss", "acc", "lr")
 RUNS_PER_TXN: Final = 250
@@ -151,11 +152,6 @@ class BenchRow:
     req_per_s: float
 
 
-def _percentile(samples: Sequence[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -196,8 +192,7 @@ def _wait_live(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
 
 def _start_server(workers: int, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    cli = str(Path(sys.executable).parent / "matyan-backend")
-    args = [cli, "start", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    args = [MATYAN_BACKEND, "start", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     with log.open("ab") as out:
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -292,7 +287,7 @@ def run_bench(
     points: int = 100,
 ) -> list[BenchRow]:
     """Fill a store under ``directory``, then measure every endpoint for each worker count and concurrency."""
-    store_url = f"lmdb://{directory / 'kv'}?sync=false&map_size={16 << 30}"
+    store_url = lmdb_url(directory / "kv", 16 << 30)
     engine = open_engine(store_url)
     try:
         t0 = time.perf_counter()
@@ -320,8 +315,8 @@ def run_bench(
                             concurrency=concurrency,
                             requests=len(latencies),
                             errors=errors,
-                            p50_ms=_percentile(latencies, 0.50),
-                            p99_ms=_percentile(latencies, 0.99),
+                            p50_ms=percentile(latencies, 0.50),
+                            p99_ms=percentile(latencies, 0.99),
                             req_per_s=len(latencies) / elapsed,
                         )
                     )
@@ -334,7 +329,7 @@ def run_bench(
 
 
 def format_table(rows: Sequence[BenchRow]) -> str:
-    """The rows as an aligned text table, each p50 marked against the section 7 target."""
+    """The rows as an aligned text table, each p50 marked against the design target."""
     header = (
         f"{'endpoint':<22} {'workers':>7} {'conc':>5} {'reqs':>6} {'err':>4} "
         f"{'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}  target"
@@ -359,7 +354,7 @@ def _int_list(text: str) -> list[int]:
 
 def main(argv: Sequence[str] | None = None) -> list[BenchRow]:
     """Parse the options, run the benchmark and print its table; returns the rows."""
-    parser = argparse.ArgumentParser(prog="python -m matyan_api.bench_api", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m matyan_benchmarks.api", description=__doc__)
     parser.add_argument("--runs", type=int, default=10_000, help="runs in the store")
     parser.add_argument("--points", type=int, default=100, help="points per metric series")
     parser.add_argument("--requests", type=int, default=3_000, help="requests per endpoint and setting")
@@ -385,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> list[BenchRow]:
         f"API read latency, {args.runs} runs; {os.cpu_count()} cores shared by the server "
         "and this load generator"
     )
-    print(f"DESIGN.md section 7 target: {TARGET_LABEL}")
+    print(f"design target: {TARGET_LABEL}")
     print(format_table(rows))
     return rows
 

@@ -1,4 +1,4 @@
-"""``python -m matyan_api.bench_search`` at tiny sizes, so the benchmark keeps working."""
+"""``python -m matyan_benchmarks.search`` at tiny sizes, so the benchmark keeps working."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from matyan_api import bench_search
+from matyan_benchmarks import search
+from matyan_benchmarks.harness import open_lmdb
 from matyan_models import context_to_id
 from matyan_store import indexes
 from matyan_store.sequences import SeriesKey, get_summary, read_range
 
 
 def test_bench_main_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str]) -> None:
-    rows = bench_search.main(["--runs", "40", "--metric-runs", "3", "--points", "3000", "--repeats", "2"])
+    rows = search.main(["--runs", "40", "--metric-runs", "3", "--points", "3000", "--repeats", "2"])
     whats = [row.what for row in rows]
     assert [w[:3] for w in whats] == ["(a)", "(a)", "(b)", "(c)", "(d)"]
     assert all(row.measured for row in rows)
@@ -25,9 +26,9 @@ def test_bench_main_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_fill_metric_runs_copies_read_back_like_the_written_run(tmp_path: Path) -> None:
-    engine = bench_search._open(tmp_path / "kv")
+    engine = open_lmdb(tmp_path / "kv")
     try:
-        ids = bench_search.fill_metric_runs(engine, 3, 2_500)
+        ids = search.fill_metric_runs(engine, 3, 2_500)
         assert engine.read(lambda tr: indexes.lookup(tr, "trace", "loss")) == ids
         keys = [SeriesKey(run_id, context_to_id({"subset": "train"}), "loss") for run_id in ids]
         blocks = engine.read(lambda tr: [read_range(tr, key) for key in keys])

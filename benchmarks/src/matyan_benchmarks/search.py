@@ -1,4 +1,4 @@
-"""Benchmark of the search routes: ``python -m matyan_api.bench_search [--runs N] [--metric-runs N] ...``.
+"""Benchmark of the search routes: ``python -m matyan_benchmarks.search [--runs N] [--metric-runs N] ...``.
 
 Every figure is a whole request through the real FastAPI app, in-process over ``httpx.ASGITransport``
 (no sockets: the figures are the app's own cost), with the response stream consumed to its end. The
@@ -10,7 +10,7 @@ store is the embedded LMDB engine in a temporary directory, filled with the stor
     timestamps) at the UI's default density ``p=500`` (p50/p95);
 (d) one ``--points``-point series at 1,000 buckets (p50/p95).
 
-Figures only, printed next to the DESIGN.md §7 targets; nothing is asserted.
+Figures only, printed next to the design targets; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -29,11 +29,11 @@ import httpx
 from matyan_api.app import create_app
 from matyan_api.kafka_publisher import RecordingPublisher
 from matyan_api.routes.runs_metric_search import POINTS_PER_BUCKET
+from matyan_benchmarks.harness import Row, loss_curve, open_lmdb, percentile, print_rows, timestamps
 from matyan_models import context_to_id
 from matyan_store import entities, indexes, runs
 from matyan_store.blobs import BlobSettings, open_blob_store
-from matyan_store.codec.bench_codec import loss_curve, timestamps
-from matyan_store.engine import Engine, Transaction, open_engine
+from matyan_store.engine import Engine, Transaction
 from matyan_store.sequences import Point, SeriesKey, get_summary
 from matyan_store.sequences.layout import run_prefix
 from matyan_store.settings import Settings
@@ -50,29 +50,11 @@ RUNS_PER_TXN: Final = 500
 POINTS_PER_TXN: Final = 20_000
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One line of the report."""
-
-    what: str
-    measured: str
-    target: str
-
-
-def _open(path: Path) -> Engine:
-    return open_engine(f"lmdb://{path}?sync=false&map_size={64 << 30}")
-
-
-def _percentile(samples: Sequence[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def _p50_p95(timing: Timing) -> str:
     wall, cpu = timing.wall, timing.cpu
     return (
-        f"p50 {_percentile(wall, 0.5):.1f} ms, p95 {_percentile(wall, 0.95):.1f} ms"
-        f" (CPU p50 {_percentile(cpu, 0.5):.1f} ms)"
+        f"p50 {percentile(wall, 0.5):.1f} ms, p95 {percentile(wall, 0.95):.1f} ms"
+        f" (CPU p50 {percentile(cpu, 0.5):.1f} ms)"
     )
 
 
@@ -221,7 +203,7 @@ async def _timed(client: httpx.AsyncClient, url: str, params: dict[str, str | in
 
 async def run_search_rows(root: Path, count: int, repeats: int, log: Callable[[str], None]) -> list[Row]:
     """(a) and (b) over ``count`` runs."""
-    engine = _open(root / "runs")
+    engine = open_lmdb(root / "runs")
     t0 = time.perf_counter()
     fill_runs(engine, count)
     log(f"filled {count:,} runs in {time.perf_counter() - t0:.1f} s")
@@ -243,8 +225,8 @@ async def run_search_rows(root: Path, count: int, repeats: int, log: Callable[[s
                 )
             scan_q = "run.hparams.seed % 1000 == 7"
             ms = await _timed(client, url, {"q": scan_q}, max(1, repeats // 10))
-            rate = count / (_percentile(ms.wall, 0.5) / 1000)
-            cpu_rate = count / (max(_percentile(ms.cpu, 0.5), 1e-3) / 1000)
+            rate = count / (percentile(ms.wall, 0.5) / 1000)
+            cpu_rate = count / (max(percentile(ms.cpu, 0.5), 1e-3) / 1000)
             rows.add(
                 Row(
                     f"(b) run search {count:,} runs, full scan ({scan_q})",
@@ -261,7 +243,7 @@ async def metric_search_rows(
     root: Path, count: int, points: int, density: int, repeats: int, log: Callable[[str], None]
 ) -> list[Row]:
     """(c) and (d) over ``count`` runs of ``points`` points."""
-    engine = _open(root / "metrics")
+    engine = open_lmdb(root / "metrics")
     t0 = time.perf_counter()
     ids = fill_metric_runs(engine, count, points)
     elapsed = time.perf_counter() - t0
@@ -297,15 +279,6 @@ async def metric_search_rows(
     return rows
 
 
-def print_rows(rows: Sequence[Row]) -> None:
-    """The report table."""
-    width = max(len(r.what) for r in rows)
-    print(f"{'what':<{width}} | {'measured':<48} | target (DESIGN.md §7)")
-    print(f"{'-' * width}-+-{'-' * 48}-+-----------------------")
-    for row in rows:
-        print(f"{row.what:<{width}} | {row.measured:<48} | {row.target}")
-
-
 async def _run(args: argparse.Namespace) -> list[Row]:
     def log(text: str) -> None:
         print(f"# {text}", flush=True)
@@ -327,7 +300,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     ap.add_argument("--repeats", type=int, default=20, help="requests per figure")
     args = ap.parse_args(argv)
     rows = asyncio.run(_run(args))
-    print_rows(rows)
+    print_rows(rows, measured_width=48)
     return rows
 
 
