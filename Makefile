@@ -10,7 +10,10 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 RUN_DIR ?= $(CURDIR)/.run
 BENCH_POINTS ?= 10000000
+BENCH_CODEC_POINTS ?= 1000000
 BENCH_OPS_POINTS ?= 1000000
+# Extra options for one bench-* target's benchmark (python -m matyan_benchmarks.<module> --help).
+BENCH_ARGS ?=
 
 include infra/Makefile.infra
 
@@ -39,21 +42,21 @@ test: lint typecheck ## ruff, mypy and every test, local services included
 
 bench: bench-store bench-ingest bench-ops bench-api bench-search ## every benchmark (benchmarks/), printed against the design targets
 
-bench-store: setup ## store: ingest points/s, 1M-point chart read, full read, bytes/point (BENCH_POINTS=10000000)
-	$(UV) run --frozen python -m matyan_benchmarks.codec
-	$(UV) run --frozen python -m matyan_benchmarks.store --points $(BENCH_POINTS)
+bench-store: setup ## store: ingest points/s, 1M-point chart read, full read, bytes/point (BENCH_POINTS, BENCH_CODEC_POINTS)
+	$(UV) run --frozen python -m matyan_benchmarks.codec $(BENCH_CODEC_POINTS)
+	$(UV) run --frozen python -m matyan_benchmarks.store --points $(BENCH_POINTS) $(BENCH_ARGS)
 
 bench-ingest: setup ## ingest worker: apply path, Kafka -> store with one worker process (msg/s, points/s), ingest -> readable p50/p99
-	PYTHONPATH=$(CURDIR)/infra/dev $(UV) run --frozen python -m matyan_benchmarks.ingest
+	PYTHONPATH=$(CURDIR)/infra/dev $(UV) run --frozen python -m matyan_benchmarks.ingest $(BENCH_ARGS)
 
-bench-ops: setup ## backup and restore throughput
+bench-ops: setup ## backup and restore throughput (BENCH_OPS_POINTS=1000000)
 	$(UV) run --frozen python -m matyan_benchmarks.backup $(BENCH_OPS_POINTS)
 
 bench-api: setup ## API: p50/p99 of runs info, experiments, tags, project params (10k runs; 1/100/500 concurrent; 1 and 2 workers)
-	$(UV) run --frozen python -m matyan_benchmarks.api
+	$(UV) run --frozen python -m matyan_benchmarks.api $(BENCH_ARGS)
 
 bench-search: setup ## search: run search (indexed, full scan), metric search, one 1M-point series at 1,000 buckets
-	$(UV) run --frozen python -m matyan_benchmarks.search
+	$(UV) run --frozen python -m matyan_benchmarks.search $(BENCH_ARGS)
 
 clean: ## remove the venv, caches and run directory
 	rm -rf .venv .run .cache .mypy_cache .ruff_cache .pytest_cache
