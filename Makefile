@@ -40,7 +40,7 @@ typecheck: setup ## mypy (strict) over every package
 test: lint typecheck ## ruff, mypy and every test, local services included
 	$(UV) run --frozen pytest
 
-bench: bench-store bench-ingest bench-ops bench-api bench-search ## every benchmark (benchmarks/), printed against the design targets
+bench: bench-store bench-ingest bench-ops bench-api bench-search ## every benchmark (benchmarks/), printed against the targets of docs/architecture.md
 
 bench-store: setup ## store: ingest points/s, 1M-point chart read, full read, bytes/point (BENCH_POINTS, BENCH_CODEC_POINTS)
 	$(UV) run --frozen python -m matyan_benchmarks.codec $(BENCH_CODEC_POINTS)

@@ -47,7 +47,7 @@ def backend_env_names() -> set[str]:
 # Read by the libraries underneath, not by our settings: GCS client credentials.
 THIRD_PARTY_ENV_NAMES = frozenset({"GOOGLE_APPLICATION_CREDENTIALS"})
 
-# matyan-frontier 0.3.0's settings (spec wire-and-clients.md §B.6).
+# matyan-frontier 0.3.0's settings (docs/architecture.md, The frontier).
 FRONTIER_ENV_NAMES = frozenset(
     {
         "MATYAN_ENVIRONMENT",

@@ -4,7 +4,7 @@ One stack for the module (full_stack_fixture.py: what ``make run`` starts, plus 
 one run logged through the released client). Each test drives the real UI with Playwright and asserts on
 what the page shows, then on the calls it made: every response from our origin must be < 400 and no
 request to it may fail. Requests leaving 127.0.0.1 are aborted (the test never uses the internet); only
-the documented offline assets may be among them (wire-and-clients.md §C.5): Google Fonts, the pyodide
+the documented offline assets may be among them (docs/http-contract.md, The web UI): Google Fonts, the pyodide
 CDN, Segment and the GitHub releases API. The one page error allowed is the pyodide loader's absence.
 
 Screenshots, named by page, go to tests-integration/artifacts/screenshots/ (CI keeps that folder).
@@ -43,7 +43,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent / "artifacts" / "screenshots"
-# Hosts of the assets the UI fetches from the internet and may not get offline (wire-and-clients.md §C.5).
+# Hosts of the assets the UI fetches from the internet and may not get offline
+# (docs/http-contract.md, The web UI).
 OFFLINE_HOSTS = frozenset(
     {"fonts.googleapis.com", "fonts.gstatic.com", "cdn.jsdelivr.net", "cdn.segment.com", "api.github.com"}
 )

@@ -63,7 +63,8 @@ def test_dependencies_exist_and_backends_wait_for_the_init_jobs(services: dict[s
         depends = _depends(services[name])
         for init in ("fdb-init", "kafka-init", "minio-init"):
             assert depends.get(init) == "service_completed_successfully", (name, init)
-    # The frontier has no retry: the broker and its topic must exist first (spec B.7).
+    # The frontier has no retry: the broker and its topic must exist first
+    # (docs/architecture.md, The frontier).
     assert _depends(services["frontier"]).get("kafka-init") == "service_completed_successfully"
 
 
@@ -95,7 +96,8 @@ def test_backend_env_uses_only_the_backends_variable_names(
 def test_frontier_env_uses_only_its_variable_names(services: dict[str, dict[str, Any]]) -> None:
     env = _env(services["frontier"])
     assert set(env) - FRONTIER_ENV_NAMES == set()
-    # A comma list makes the released frontier fail at import (spec B.6): it must be JSON.
+    # A comma list makes the released frontier fail at import: it must be JSON
+    # (docs/architecture.md, The frontier).
     assert isinstance(json.loads(env["CORS_ORIGINS"]), list)
     assert env["S3_PUBLIC_ENDPOINT"].startswith("http://localhost:")
 

@@ -1,7 +1,8 @@
 """The tansu broker speaks enough Kafka for our clients: aiokafka groups with manual commits, and FastStream.
 
-Timeouts follow DESIGN §6: tansu takes seconds to form a consumer group with aiokafka's defaults, so every
-consumer here uses short session/heartbeat/rebalance timeouts, and producers use acks=1 or "all".
+Timeouts follow docs/runbook.md, Local test services: tansu takes seconds to form a consumer group with
+aiokafka's defaults, so every consumer here uses short session/heartbeat/rebalance timeouts, and producers use
+acks=1 or "all".
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Golden bytes of the streaming codec (http-api.md §4.4, §4.5): the layouts the released UI decodes."""
+"""Golden bytes of the streaming codec: the layouts the released UI decodes.
+
+See docs/http-contract.md, Streaming frames.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from matyan_api.streaming import (
 
 
 def h(text: str) -> bytes:
-    """Hex dump notation of the spec (spaces and ``|`` ignored) to bytes."""
+    """Hex dump notation (spaces and ``|`` ignored) to bytes."""
     return bytes.fromhex(text.replace("|", " "))
 
 

@@ -1,4 +1,7 @@
-"""Progress frames, their numbering, repeats, the terminal frame and heartbeats (http-api.md §4.6)."""
+"""Progress frames, their numbering, repeats, the terminal frame and heartbeats.
+
+See docs/http-contract.md, Progress frames.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Round trips through our encoder and the spec-written decoder, for random trees and random chunking."""
+"""Round trips through our encoder and our decoder, for random trees and random chunking."""
 
 from __future__ import annotations
 

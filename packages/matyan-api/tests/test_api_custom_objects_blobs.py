@@ -1,4 +1,7 @@
-"""POST /runs/images/get-batch/ and /runs/audios/get-batch/: signed blob URIs to bytes (§3.10, §6, §8)."""
+"""POST /runs/images/get-batch/ and /runs/audios/get-batch/: signed blob URIs to bytes.
+
+See docs/http-contract.md, Blob URIs.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The per-type object dumps and the list slicing/thinning of the custom-object routes (§3.10, §7, §8)."""
+"""The per-type object dumps and the list slicing/thinning of the custom-object routes.
+
+See docs/http-contract.md, Custom objects.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""POST /runs/{run_id}/{seq}/get-batch/ and .../get-step/ on a real LMDB store (§3.10, §8)."""
+"""POST /runs/{run_id}/{seq}/get-batch/ and .../get-step/ on a real LMDB store.
+
+See docs/http-contract.md, Custom objects.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""GET /runs/search/{images,texts,distributions,audios,figures}/ on a real LMDB store (§3.10, §8)."""
+"""GET /runs/search/{images,texts,distributions,audios,figures}/ on a real LMDB store.
+
+See docs/http-contract.md, Custom objects.
+"""
 
 from __future__ import annotations
 

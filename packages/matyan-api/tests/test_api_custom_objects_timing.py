@@ -1,4 +1,7 @@
-"""Query timing lines and planner-path counts of the custom-object search (http-api.md §5.6)."""
+"""Query timing lines and planner-path counts of the custom-object search.
+
+See docs/http-contract.md, Query language.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /runs/{id}/logs/ and /log-records/: binary streams, no 404 (http-api.md §3.8, §4.5, §8)."""
+"""GET /runs/{id}/logs/ and /log-records/: binary streams, no 404 (docs/http-contract.md, Routes)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ async def test_one_frame_per_line(runs_client: httpx.AsyncClient, runs_engine: E
     pairs = decode_pairs(body)
     assert len(pairs) == 10
     assert pairs[3] == ((3,), "line 3")
-    # The golden logs frame of §4.5.
+    # The golden logs frame the released UI decodes.
     assert body.startswith(bytes.fromhex("0a000000fe0000000000000000fe07000000046c696e652030"))
     ranged = decode_pairs(await get_stream(runs_client, run_url("r", "logs/"), record_range="2:5"))
     assert ranged == [((2,), "line 2"), ((3,), "line 3"), ((4,), "line 4")]

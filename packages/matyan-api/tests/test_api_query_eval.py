@@ -1,4 +1,7 @@
-"""Evaluating queries over run and sequence views, and the sandbox's limits (http-api.md §5.1, §5.2)."""
+"""Evaluating queries over run and sequence views, and the sandbox's limits.
+
+See docs/http-contract.md, Query language.
+"""
 
 from __future__ import annotations
 

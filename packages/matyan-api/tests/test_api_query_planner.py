@@ -1,4 +1,4 @@
-"""Planner outcomes pinned by the spec (http-api.md §5.3), over a real LMDB store."""
+"""Planner outcomes (docs/http-contract.md, Query language), over a real LMDB store."""
 
 from __future__ import annotations
 

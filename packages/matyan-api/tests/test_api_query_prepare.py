@@ -1,4 +1,7 @@
-"""Query preparation: prefix, rewrites, the archived default and syntax errors (http-api.md §5.1)."""
+"""Query preparation: prefix, rewrites, the archived default and syntax errors.
+
+See docs/http-contract.md, Query language.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Query timing lines and the planner-path counter of the search routes (http-api.md §5.6)."""
+"""Query timing lines and the planner-path counter of the search routes.
+
+See docs/http-contract.md, Query language.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ __all__ = ["runs_blobs", "runs_engine", "runs_publisher"]
 RUN_SEARCH = f"{BASE}/runs/search/run/"
 METRIC_SEARCH = f"{BASE}/runs/search/metric/"
 
-# The §5.6 line format, exactly.
+# The timing line format, exactly.
 LINE = re.compile(
     r"^\(QUERY_TIMING\) step=(?P<step>\w+) path=(?P<path>\w*) endpoint=(?P<endpoint>\w+)"
     r" run_index=(?P<index>-?\d+)(?: run_hash=(?P<hash>\S+))?"

@@ -1,4 +1,4 @@
-"""Artifact downloads: one file as raw bytes, all files as a zip (http-api.md §3.6)."""
+"""Artifact downloads: one file as raw bytes, all files as a zip (docs/http-contract.md, Routes)."""
 
 from __future__ import annotations
 

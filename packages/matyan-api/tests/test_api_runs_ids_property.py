@@ -1,9 +1,9 @@
 """Any run id and any name round-trip: store -> info route -> update route -> info route.
 
-Run ids are never normalised (wire-and-clients.md §D.2): 32-hex, dashed UUIDs, ULIDs,
+Run ids are never normalised (docs/architecture.md, Wire compatibility): 32-hex, dashed UUIDs, ULIDs,
 ``integration-<hex>`` and unicode all work as URL path segments once percent-encoded. A ``/`` cannot
 be told apart from a path separator and ``.``/``..`` are dot-segments, so those cannot name a run in
-a URL at all; ``search`` and ``active`` are shadowed by literal routes (http-api.md §2).
+a URL at all; ``search`` and ``active`` are shadowed by literal routes (docs/http-contract.md, Routes).
 
 Requests go through httpx's ASGI transport, which decodes the path once as a server does; Starlette's
 TestClient decodes it twice, so an id such as ``%00`` would reach the app as a NUL byte.

@@ -1,4 +1,4 @@
-"""GET /runs/{run_id}/info/: params, traces, props, artifacts (http-api.md §3.6, §8 test_runs*)."""
+"""GET /runs/{run_id}/info/: params, traces, props, artifacts (docs/http-contract.md, Routes)."""
 
 from __future__ import annotations
 

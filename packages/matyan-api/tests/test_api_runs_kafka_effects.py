@@ -1,5 +1,6 @@
-"""Run routes against the real broker: DELETE publishes ``delete_run`` keyed by the run id on the
-ingestion topic, archiving publishes ``run_archived``/``run_unarchived`` on the control topic (§9)."""
+"""Run routes against the real broker: DELETE publishes ``delete_run`` keyed by the run id on the ingestion
+topic, archiving publishes ``run_archived``/``run_unarchived`` on the control topic (docs/http-contract.md,
+Side effects)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /runs/{id}/metric/get-batch/ and the §7 sampling helpers (http-api.md §1.5, §3.9.5, §7, §8)."""
+"""POST /runs/{id}/metric/get-batch/ and the sampling helpers (docs/http-contract.md, Sampling)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Run tags (add by name, remove) and run notes CRUD (http-api.md §3.5, §3.7, §8)."""
+"""Run tags (add by name, remove) and run notes CRUD (docs/http-contract.md, Routes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PUT/DELETE /runs/{id}/, delete/archive/finish batches, clear-tombstone (http-api.md §3.5, §8, §9)."""
+"""PUT/DELETE /runs/{id}/, delete/archive/finish batches, clear-tombstone (docs/http-contract.md, Routes)."""
 
 from __future__ import annotations
 

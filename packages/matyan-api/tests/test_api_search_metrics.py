@@ -1,4 +1,7 @@
-"""GET /runs/search/metric/ and POST /runs/search/metric/align/ on a real LMDB store (§3.9.2-3, §8)."""
+"""GET /runs/search/metric/ and POST /runs/search/metric/align/ on a real LMDB store.
+
+See docs/http-contract.md, Routes.
+"""
 
 from __future__ import annotations
 

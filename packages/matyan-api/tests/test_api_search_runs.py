@@ -1,4 +1,4 @@
-"""GET /runs/search/run/ and GET /runs/active/ over a real LMDB store (http-api.md §3.9.1, §3.9.4, §8)."""
+"""GET /runs/search/run/ and GET /runs/active/ over a real LMDB store (docs/http-contract.md, Routes)."""
 
 from __future__ import annotations
 

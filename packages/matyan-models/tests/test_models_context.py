@@ -1,4 +1,4 @@
-"""context_to_id agrees with matyan-api-models 0.2.1 (spec wire-and-clients.md section A.4)."""
+"""context_to_id agrees with matyan-api-models 0.2.1 (docs/storage.md, Runs)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The deliberate differences from matyan-api-models 0.2.1, each tested as a difference.
 
-Spec wire-and-clients.md section 0: the backend speaks the 0.2.1 wire format and also accepts the newer,
+docs/architecture.md, Wire compatibility: the backend speaks the 0.2.1 wire format and also accepts the newer,
 unreleased shape without failing (optional ``project_id``, ``blob_key`` as an alias of ``s3_key``, ULID run
 ids). In addition an empty run id is rejected, and a few 0.2.1 crashes became clean errors.
 """

@@ -25,7 +25,8 @@ def message(type_: str, payload: dict[str, Any], run_id: str = RID) -> ours.Inge
     return ours.IngestionMessage.model_validate_json(text)
 
 
-# Frames the client 0.3.0 sends, and the payload the frontier 0.3.0 publishes for each (spec B.3).
+# Frames the client 0.3.0 sends, and the payload the frontier 0.3.0 publishes for each
+# (docs/architecture.md, The frontier).
 FRONTIER_MAPPING: list[tuple[dict[str, Any], dict[str, Any]]] = [
     (
         {"type": "create_run", "client_datetime": "2026-03-20T12:00:00Z"},
@@ -185,7 +186,8 @@ def test_delete_run() -> None:
         ours.WsRequestTAdapter.validate_python({"type": "delete_run", "run_id": "r1"})
 
 
-# Payloads produced directly on the topic by the reference's integration tests (spec ingestion-storage-ops 9).
+# Payloads produced directly on the topic by the reference's integration tests
+# (docs/architecture.md, Ingestion messages).
 REFERENCE_TEST_PAYLOADS: list[tuple[str, dict[str, Any]]] = [
     ("create_run", {}),
     (

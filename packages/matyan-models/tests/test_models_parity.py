@@ -72,8 +72,8 @@ def assert_parity(our_target: Any, their_target: Any, data: Any) -> Outcome:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# WebSocket frames: (expected outcome, frame). Frames are what client 0.3.0 sends (spec sections B.3, D.1 and
-# the reference's integration tests), plus edge cases.
+# WebSocket frames: (expected outcome, frame). Frames are what client 0.3.0 sends (see docs/architecture.md,
+# The frontier, and the reference's integration tests), plus edge cases.
 
 WS_CASES: list[tuple[bool, dict[str, Any]]] = [
     # create_run

@@ -1,4 +1,4 @@
-"""Restoring a backup laid out as the reference backend writes it (spec §6, format v1)."""
+"""Restoring a backup laid out as the reference backend writes it (docs/runbook.md, Backups)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Helpers for the worker tests: an LMDB engine in tmp_path and messages shaped as the frontier makes them.
 
 Frames are validated with the released matyan-api-models 0.2.1 (what the frontier 0.3.0 runs), then
-mapped to the Kafka value the frontier publishes (spec wire-and-clients.md §B.3).
+mapped to the Kafka value the frontier publishes (docs/architecture.md, The frontier).
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 Environment shared by every process (API, workers, jobs). Variable names are the backend's contract
-(spec: ingestion-storage-ops §7) plus MATYAN_STORE_ENGINE, which selects FoundationDB here.
+(see docs/configuration.md) plus MATYAN_STORE_ENGINE, which selects FoundationDB here.
 */}}
 {{- define "matyan.env" -}}
 - name: MATYAN_ENVIRONMENT

@@ -1,6 +1,6 @@
 """The JSON error envelope every 4xx/5xx response carries, and the handlers that produce it.
 
-Shape (spec §1.4)::
+Shape (docs/http-contract.md, Error envelope)::
 
     {"error": {"code": "<code>", "message": "<msg>"}, "detail": "<msg>"}
 

@@ -5,9 +5,9 @@ producers, as the reference has: control events unkeyed, ingestion keyed by run 
 ``delete_run`` is ordered after earlier ingestion of the same run). :class:`RecordingPublisher` keeps
 what was published in memory, for unit tests.
 
-Publishing never raises: a failure is logged and reported as ``False`` (spec §9: the HTTP response
-is unaffected). A producer that could not start, or whose start failed, is started again lazily by
-the next publish or readiness probe, at most once per :data:`RECONNECT_INTERVAL_S`.
+Publishing never raises: a failure is logged and reported as ``False`` (the HTTP response is unaffected; see
+docs/http-contract.md, Side effects). A producer that could not start, or whose start failed, is started again
+lazily by the next publish or readiness probe, at most once per :data:`RECONNECT_INTERVAL_S`.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ HTTP_REQUEST_DURATION: Final = Histogram(
     buckets=_BUCKETS,
 )
 
-# Which way the searches answered their queries (http-api.md §5.6): path fast|lazy, endpoint
-# run_search|metric_search|iter_matching_sequences, reason exact|superset|no_candidates|
+# Which way the searches answered their queries (docs/http-contract.md, Query language): path
+# fast|lazy, endpoint run_search|metric_search|iter_matching_sequences, reason exact|superset|no_candidates|
 # unindexed_sequence|"".
 PLANNER_PATHS: Final = Counter(
     "matyan_planner_path_total",

@@ -1,7 +1,7 @@
 """ASGI middleware: path normalisation (no redirects), request metrics and request spans.
 
-Order, outermost first (spec §1.3): CORS -> path normalisation -> metrics -> spans -> catch-all errors
--> router. :func:`matyan_api.app.create_app` installs them in that order.
+Order, outermost first (docs/http-contract.md, Middleware order): CORS -> path normalisation -> metrics ->
+spans -> catch-all errors -> router. :func:`matyan_api.app.create_app` installs them in that order.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Answered from the store's params catalogue (:mod:`matyan_store.params_catalogue`), which the writers
 keep in step with every attribute write, new series and run deletion: one read transaction over the
 catalogue's summaries, whatever the number of runs. The route still caches the answer for a short time
-(``PROJECT_PARAMS_CACHE_TTL``, spec §3.2) and lets concurrent requests share one computation.
+(``PROJECT_PARAMS_CACHE_TTL``) and lets concurrent requests share one computation.
 """
 
 from __future__ import annotations

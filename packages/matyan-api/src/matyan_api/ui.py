@@ -1,6 +1,6 @@
 """Serving the released web UI (the ``matyan_ui`` package's built bundle) from the API's own origin.
 
-The bundle's ``index-template.html`` carries four Jinja placeholders (wire-and-clients.md §C.2, §C.5).
+The bundle's ``index-template.html`` carries four Jinja placeholders (docs/http-contract.md, The web UI).
 The UI builds its API root as ``API_HOST_BASE + API_BASE_PATH_SUFFIX + "/rest"`` and needs an absolute
 host base (an empty one falls back to ``http://localhost:53800``), so instead of baking one host in, the
 page assigns ``window.location.origin``: whatever name the browser used to reach us (a proxy, a port

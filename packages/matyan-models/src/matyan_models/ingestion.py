@@ -3,8 +3,8 @@
 ``IngestionMessage.payload`` is a plain dict. Two parsers turn ``type`` + ``run_id`` + ``payload`` into a
 typed frame (the envelope's ``type`` and ``run_id`` override any such key inside the payload):
 
-* :func:`parse_ingestion_payload` applies the **consumer contract** (spec ingestion-storage-ops.md section
-  2.3): what the frontier 0.3.0 publishes, and also what other producers put on the topic, such as the
+* :func:`parse_ingestion_payload` applies the **consumer contract** (docs/architecture.md, Ingestion
+  messages): what the frontier 0.3.0 publishes, and also what other producers put on the topic, such as the
   reference's integration tests (``create_run`` with payload ``{}``, ``log_metric`` without ``epoch`` or
   ``client_datetime``). Compared with the WebSocket models it relaxes exactly these fields:
 
@@ -25,7 +25,7 @@ typed frame (the envelope's ``type`` and ``run_id`` override any such key inside
 Both raise :class:`pydantic.ValidationError` for an unknown ``type``, a missing required field or a wrong
 type.
 
-:func:`ws_frame_to_ingestion_message` is the frontier's mapping (spec wire-and-clients.md section B.3) from a
+:func:`ws_frame_to_ingestion_message` is the frontier's mapping (docs/architecture.md, The frontier) from a
 validated WebSocket frame to the message it publishes.
 """
 
@@ -282,9 +282,9 @@ def ws_frame_to_ingestion_message(
     """Build the :class:`IngestionMessage` the frontier 0.3.0 publishes for a validated WebSocket frame.
 
     ``type`` and ``run_id`` are copied from the frame (the frontier first sets ``run_id`` to the URL path id);
-    ``timestamp`` defaults to now (UTC). The payload follows spec wire-and-clients.md section B.3: for example
-    ``client_datetime`` becomes an ISO string, ``log_custom_object`` drops it, ``set_run_property`` keeps
-    only the properties that are not ``None``.
+    ``timestamp`` defaults to now (UTC). The payload follows the frontier's mapping (docs/architecture.md, The
+    frontier): for example ``client_datetime`` becomes an ISO string, ``log_custom_object`` drops it,
+    ``set_run_property`` keeps only the properties that are not ``None``.
     """
     return IngestionMessage(
         type=frame.type,

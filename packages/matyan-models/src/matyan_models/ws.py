@@ -3,7 +3,7 @@
 Every frame has a ``type`` literal (the discriminator of :data:`WsRequestT`) and a ``run_id``. Unknown extra
 keys are ignored, as pydantic does by default (the client sends ``client_datetime`` on ``finish_run``).
 
-Deliberate differences from 0.2.1 (spec wire-and-clients.md section 0):
+Deliberate differences from 0.2.1 (docs/architecture.md, Wire compatibility):
 
 * ``run_id`` must be a non-empty string (0.2.1 accepts ``""``); it is never normalised.
 * :class:`BlobRefWsRequest` also accepts ``blob_key`` (the newer, unreleased field name) as an alias of

@@ -2,7 +2,7 @@
 
 Records use the reference's field names (``is_archived``, a note's ``run_hash``) so that either
 backend reads either's backups; ours also carry ``archived`` and ``run_id``. Restoring keeps every
-entity's id (spec §6 decisions): an experiment or tag whose name is already taken maps the backup's id
+entity's id (docs/runbook.md, Backups): an experiment or tag whose name is already taken maps the backup's id
 to the existing one, and runs and notes are linked through that mapping; dashboards, apps, reports
 and notes whose id exists are skipped, so a repeated restore adds nothing.
 """

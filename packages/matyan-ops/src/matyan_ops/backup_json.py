@@ -4,7 +4,7 @@ Format v1 writes bytes as hex strings (the reference's choice), which alone is l
 record where bytes were (``value_bytes`` on a sequence line, ``attrs_bytes`` in ``extras.json``), so a
 restore of our own backup gives back bytes exactly; readers of v1 ignore the extra keys. For the
 reference's backups, which carry no such paths, the one known bytes field is recovered: the ``data`` of
-a distribution object (spec §6, [QUIRK] decision).
+a distribution object (docs/runbook.md, Backups).
 """
 
 from __future__ import annotations

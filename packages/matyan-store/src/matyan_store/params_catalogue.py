@@ -1,6 +1,6 @@
 """The project params catalogue: what ``GET /projects/params/`` answers, kept by the writers.
 
-The answer (http-api.md §3.2) merges the attributes of every live run (created, not pending deletion)
+The answer merges the attributes of every live run (created, not pending deletion)
 in ``(created_at, run_id)`` order, dicts recursively and the last run winning on leaves, without the
 ``__system_params``/``__blobs__`` keys; and lists, per response bucket and trace name, the distinct
 contexts in order of first appearance. :func:`scan_project_params` computes exactly that by reading
@@ -32,7 +32,7 @@ Verification: :func:`check_run`, :func:`check_catalogued_runs_page` and :func:`c
 are called by :func:`matyan_store.reindex.check_indexes`, whose ``fix`` builds the catalogue of a store
 written before it existed (or restored by an older tool).
 
-Layout under ``SYSTEM / "params_catalogue"``:
+Layout under ``SYSTEM / "params_catalogue"`` (docs/storage.md, Params catalogue):
 
 - ``("ps", path) -> {"v": [created_at, run_id, value] | None, "d": [created_at, run_id] | None}``;
 - ``("po", path, kind, created_at, run_id) -> b""`` with kind ``"v"`` or ``"d"``;

@@ -1,8 +1,10 @@
-"""Kafka client options of both workers: security (spec §4), group ids and group timeouts.
+"""Kafka client options of both workers: security, group ids and group timeouts.
+
+See docs/configuration.md, Kafka.
 
 The group timeouts default to aiokafka's; tests and small deployments on brokers that form groups slowly
-(tansu, DESIGN §6) shorten them through ``MATYAN_KAFKA_*_MS``. No idempotent producer and no Kafka
-transactions are used: the exactly-once effect comes from offsets stored with the data.
+(tansu, docs/runbook.md, Local test services) shorten them through ``MATYAN_KAFKA_*_MS``. No idempotent
+producer and no Kafka transactions are used: the exactly-once effect comes from offsets stored with the data.
 """
 
 from __future__ import annotations

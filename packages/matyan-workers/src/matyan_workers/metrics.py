@@ -1,4 +1,7 @@
-"""Prometheus metrics of the workers; names, labels and buckets are contract (spec §2.4)."""
+"""Prometheus metrics of the workers; names, labels and buckets are contract.
+
+See docs/runbook.md, Health and metrics.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The query language (MatyanQL, AimQL-compatible) and its index planner (http-api.md §5).
+"""The query language (MatyanQL, AimQL-compatible) and its index planner.
+
+See docs/http-contract.md, Query language.
 
 Typical use in a route::
 

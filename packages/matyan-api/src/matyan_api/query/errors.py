@@ -1,4 +1,4 @@
-"""The error a query raises before any streaming starts (http-api.md §5.1, §1.4, §4.6).
+"""The error a query raises before any streaming starts (docs/http-contract.md, Error envelope).
 
 Both Python syntax errors and RestrictedPython's refusals (``run._x``, ``__import__``) surface as one
 :class:`QuerySyntaxError`, found while the query is prepared, so routes answer an enveloped 400 instead
@@ -47,7 +47,7 @@ class QuerySyntaxError(ValueError):
     def to_body(self) -> dict[str, Any]:
         """The 400 response body: the API's error envelope with the message the UI shows.
 
-        The spec keeps the envelope (``{"error": {"code", "message"}, "detail"}``) rather than Aim's
+        We keep the envelope (``{"error": {"code", "message"}, "detail"}``) rather than Aim's
         structured syntax-error body, so the position lives in :meth:`details` only.
         """
         return {"error": {"code": "bad_request", "message": self.message}, "detail": self.message}

@@ -1,4 +1,4 @@
-"""Answering a prepared query from the store's secondary indexes (http-api.md §5.3).
+"""Answering a prepared query from the store's secondary indexes (docs/http-contract.md, Query language).
 
 The planner walks the prepared AST and, where a predicate has an index, turns it into a list of
 candidate run ids. Recognised comparisons have one operator, the field on the left and a literal on

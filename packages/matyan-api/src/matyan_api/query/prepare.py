@@ -1,4 +1,6 @@
-"""Preparing a query once per request, and evaluating it per run or per sequence (http-api.md §5.1, §5.2).
+"""Preparing a query once per request, and evaluating it per run or per sequence.
+
+See docs/http-contract.md, Query language.
 
 :func:`prepare_query` does all the checking before a response starts: the ``SELECT ... IF`` prefix,
 parsing, the rewrites of :mod:`.rewrites`, and RestrictedPython's compile step. Every failure is a

@@ -1,4 +1,4 @@
-"""AST rewrites applied while a query is prepared (http-api.md §5.1).
+"""AST rewrites applied while a query is prepared (docs/http-contract.md, Query language).
 
 - ``datetime(Y, M, D, ...)`` with literal int arguments becomes a float UTC timestamp, the naive time
   being local at UTC offset ``-tz_offset`` minutes (the JS ``getTimezoneOffset`` convention the UI sends);

@@ -1,4 +1,5 @@
-"""Compiling and evaluating queries with RestrictedPython, within a step and time budget (§5.2).
+"""Compiling and evaluating queries with RestrictedPython, within a step and time budget
+(docs/http-contract.md, Query language).
 
 RestrictedPython refuses ``_``-names and rewrites attribute access, item access and iteration into
 calls to the guards below. On top of its policy:

@@ -1,4 +1,4 @@
-"""Query timing log lines and planner-path counting (http-api.md §5.6).
+"""Query timing log lines and planner-path counting (docs/http-contract.md, Query language).
 
 With ``query_timing_enabled`` the search paths log one INFO line per step::
 

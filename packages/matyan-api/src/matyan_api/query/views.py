@@ -1,4 +1,6 @@
-"""The objects a query sees: ``run``, and ``metric`` (or ``images``, ``texts``...) (http-api.md §5.1).
+"""The objects a query sees: ``run``, and ``metric`` (or ``images``, ``texts``...).
+
+See docs/http-contract.md, Query language.
 
 They are plain, store-independent views over data a route has already read. Public attributes are the
 query language's fields and nothing else: on :class:`RunView` any other attribute name means the run's

@@ -1,4 +1,6 @@
-"""``POST /runs/images/get-batch/`` and ``POST /runs/audios/get-batch/``: blob URIs to bytes (http-api.md §6).
+"""``POST /runs/images/get-batch/`` and ``POST /runs/audios/get-batch/``: blob URIs to bytes.
+
+See docs/http-contract.md, Blob URIs.
 
 The body is a JSON list of the ``blob_uri`` strings the custom-object routes handed out. Each URI is a
 signed, expiring locator (:class:`~matyan_store.blobs.SeqBlobRef`): run, context id, sequence name,

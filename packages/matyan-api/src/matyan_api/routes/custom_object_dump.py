@@ -1,4 +1,6 @@
-"""Custom objects as the UI reads them: the five sequence types and each object's "dump" (http-api.md §3.10).
+"""Custom objects as the UI reads them: the five sequence types and each object's "dump".
+
+See docs/http-contract.md, Custom objects.
 
 A custom object is stored as one series point whose value is what the frontier sent: a dict (``{"type":
 "image", "s3_key", "caption", ...}``), or for images and audios possibly a list of such dicts per step.
@@ -8,7 +10,7 @@ others one dumped object.
 
 ``index`` in a dump is the object's position within its step's stored list (0 for non-list types), and
 an image or audio ``blob_uri`` carries that same original position, so a URI always resolves to the
-object it was issued for whatever slicing or thinning happened (the spec's [QUIRK] decisions).
+object it was issued for whatever slicing or thinning happened (docs/http-contract.md, Quirk decisions).
 """
 
 from __future__ import annotations

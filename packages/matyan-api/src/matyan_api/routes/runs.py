@@ -1,4 +1,4 @@
-"""The non-streaming run routes (http-api.md §3.5-3.7, §3.9.5) gathered into one router under ``/runs``.
+"""The non-streaming run routes (docs/http-contract.md, Routes) gathered into one router under ``/runs``.
 
 The artifact downloads (raw bytes, a zip) are here too; the binary-codec streams (search, active,
 logs, custom objects) live elsewhere.

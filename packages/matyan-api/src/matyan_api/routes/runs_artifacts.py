@@ -1,4 +1,6 @@
-"""Artifact downloads of a run: one file as raw bytes, or all of them as a zip (http-api.md §3.6).
+"""Artifact downloads of a run: one file as raw bytes, or all of them as a zip.
+
+See docs/http-contract.md, Routes.
 
 Artifacts are the run's ``attrs["__blobs__"]`` entries outside ``seq/`` (the same list the info route
 shows). Bytes are streamed from the blob store in chunks; the zip is built on the fly (entries

@@ -18,7 +18,7 @@ __all__ = [
 ]
 
 # Bucket of the run info's ``traces`` per stored dtype; any other dtype (float, int, custom, ...) is a
-# metric (ingestion-storage-ops.md §1.8).
+# metric (docs/storage.md, Params catalogue).
 _BUCKET_BY_DTYPE: Final[dict[str, str]] = {
     "image": "images",
     "text": "texts",

@@ -1,4 +1,5 @@
-"""``POST /runs/{run_id}/{seq}/get-batch/`` and ``.../get-step/`` for the five custom sequences (§3.10).
+"""``POST /runs/{run_id}/{seq}/get-batch/`` and ``.../get-step/`` for the five custom sequences
+(docs/http-contract.md, Custom objects).
 
 Both take a body ``[{name, context}]`` and stream one frame per requested trace that exists with that
 exact context and the sequence's dtype (others are skipped, still 200). A frame's tree is the trace

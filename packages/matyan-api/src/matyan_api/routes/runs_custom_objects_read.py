@@ -1,4 +1,6 @@
-"""Reading custom-object traces for the search, get-batch and get-step routes (http-api.md §3.10, §7).
+"""Reading custom-object traces for the search, get-batch and get-step routes.
+
+See docs/http-contract.md, Custom objects, Sampling.
 
 One trace is read inside the caller's transaction: the points within ``record_range`` are point-read
 sampled to ``record_density`` (a series of at most that many points comes back whole), and each

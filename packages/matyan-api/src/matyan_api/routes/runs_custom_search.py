@@ -1,4 +1,6 @@
-"""``GET /runs/search/{seq}/`` for images, texts, distributions, audios and figures (http-api.md §3.10).
+"""``GET /runs/search/{seq}/`` for images, texts, distributions, audios and figures.
+
+See docs/http-contract.md, Custom objects.
 
 Like metric search, one frame per run with at least one matching trace, runs in creation order:
 ``{hash: {params, traces: [{name, context, values, iters, epochs, timestamps}], props, ranges}}``.
@@ -59,7 +61,8 @@ __all__ = ["TIMING_ENDPOINT", "CustomSearch", "router"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
-# The reference's name for this search path in timing lines and planner-path counts (http-api.md §5.6).
+# The reference's name for this search path in timing lines and planner-path counts
+# (docs/http-contract.md, Query language).
 TIMING_ENDPOINT: Final = "iter_matching_sequences"
 
 

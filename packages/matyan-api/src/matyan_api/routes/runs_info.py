@@ -1,4 +1,7 @@
-"""``GET /runs/{run_id}/info/``: a run's params, traces per sequence type, props and artifacts (§3.6)."""
+"""``GET /runs/{run_id}/info/``: a run's params, traces per sequence type, props and artifacts.
+
+See docs/http-contract.md, Routes.
+"""
 
 from __future__ import annotations
 
@@ -41,8 +44,8 @@ def json_safe(value: Any) -> Any:
 
 
 def _last_value(value: Any) -> float | None:
-    # The spec's rule: the stored last value, else 0.0 (objects, custom series). A non-finite float has
-    # no JSON form and comes out as null rather than a made-up number.
+    # Our rule (docs/http-contract.md, Quirk decisions): the stored last value, else 0.0 (objects, custom
+    # series). A non-finite float has no JSON form and comes out as null rather than a made-up number.
     number = json_number(value)
     if number is None and not (isinstance(value, float) and not math.isfinite(value)):
         return 0.0

@@ -1,4 +1,6 @@
-"""``GET /runs/{run_id}/logs/`` and ``GET /runs/{run_id}/log-records/``: binary streams (http-api.md §3.8).
+"""``GET /runs/{run_id}/logs/`` and ``GET /runs/{run_id}/log-records/``: binary streams.
+
+See docs/http-contract.md, Routes.
 
 Terminal lines live in the series ``logs`` and structured records in ``__log_records``, both in the
 empty context. Without ``record_range`` the last 200 steps are sent; a single bound takes the other one

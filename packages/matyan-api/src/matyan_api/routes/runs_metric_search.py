@@ -1,7 +1,7 @@
-"""``GET /runs/search/metric/`` and ``POST /runs/search/metric/align/`` (http-api.md §3.9.2, §3.9.3).
+"""``GET /runs/search/metric/`` and ``POST /runs/search/metric/align/`` (docs/http-contract.md, Routes).
 
 Metric search streams one frame per run with at least one matching metric trace, in ascending
-creation order on every plan path (the spec's deterministic order):
+creation order on every plan path (docs/http-contract.md, Quirk decisions):
 ``{hash: {params, traces: [TraceView...], props}}``. Which traces match:
 
 - the planner's ``trace_names`` (``metric.name == "x"``) always restrict the candidates;

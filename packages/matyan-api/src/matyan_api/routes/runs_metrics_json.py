@@ -1,9 +1,11 @@
-"""``POST /runs/{run_id}/metric/get-batch/``: sampled points of some metrics of one run, as JSON (§3.9.5).
+"""``POST /runs/{run_id}/metric/get-batch/``: sampled points of some metrics of one run, as JSON.
+
+See docs/http-contract.md, Routes.
 
 Each requested ``{name, context}`` that names a metric series of the run (equal context) comes back as
-``{name, context, iters, values}``; others are dropped. ``record_range`` (``start:stop``, stop
-exclusive) limits the steps, then the §7 point-read sampling keeps at most ``record_density`` points
-(``<= 0``: all of them).
+``{name, context, iters, values}``; others are dropped. ``record_range`` (``start:stop``, stop exclusive)
+limits the steps, then the point-read sampling (docs/http-contract.md, Sampling) keeps at most
+``record_density`` points (``<= 0``: all of them).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Run notes: list, create, read, update, delete (http-api.md §3.7).
+"""Run notes: list, create, read, update, delete (docs/http-contract.md, Routes).
 
 A note is reachable only through the run that owns it: another run's note id answers 404, as does any
 note of a missing run or of a run pending deletion. Listing the notes of such a run gives ``[]``.

@@ -1,8 +1,10 @@
-"""The ``props`` object of a run (PropsView, http-api.md §3.6), shared by info, search and active runs.
+"""The ``props`` object of a run (PropsView), shared by info, search and active runs.
+
+See docs/http-contract.md, Routes.
 
 Built inside a read transaction from the run's meta, its experiment and its tags. ``end_time`` follows
-the info rule everywhere (the spec's decision): ``created_at + duration`` when ``duration`` is set,
-else ``finalized_at``.
+the info rule everywhere: ``created_at + duration`` when ``duration`` is set, else ``finalized_at``
+(docs/http-contract.md, Quirk decisions).
 """
 
 from __future__ import annotations

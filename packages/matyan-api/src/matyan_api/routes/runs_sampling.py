@@ -1,4 +1,6 @@
-"""Range strings and point sampling of the JSON run routes (http-api.md §1.5 and §7).
+"""Range strings and point sampling of the JSON run routes.
+
+See docs/http-contract.md, Common parameters and Sampling.
 
 Pure functions: ``parse_range`` reads ``"start:stop"`` query values, ``evenly_spaced`` and
 ``point_read_sample`` pick which points of a series a response carries.
@@ -39,7 +41,7 @@ def _bound(part: str, whole: str) -> int | None:
 
 
 def evenly_spaced[T](items: Sequence[T], n: int) -> list[T]:
-    """At most ``n`` items spread evenly, first and last included (§7 "evenly spaced pick").
+    """At most ``n`` items spread evenly, first and last included (docs/http-contract.md, Sampling).
 
     ``n <= 0`` or a sequence no longer than ``n`` returns everything; ``n == 1`` returns the first item.
     Indices are ``round(i*(len-1)/(n-1))`` with Python's half-to-even ``round``, de-duplicated in order.
@@ -70,7 +72,7 @@ def point_read_targets(first: int, last: int, n: int) -> list[int]:
 
 
 def point_read_sample(steps: Sequence[int], n: int) -> list[int]:
-    """Indices into the sorted ``steps`` that the §7 point-read sampling returns for density ``n``.
+    """Indices into the sorted ``steps`` that the point-read sampling returns for density ``n``.
 
     For each target step take the first stored step at or after it; if that yields fewer than ``n``
     points (sparse or short series), fall back to the evenly spaced pick over every point, so a series

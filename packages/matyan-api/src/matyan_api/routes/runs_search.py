@@ -1,4 +1,6 @@
-"""``GET /runs/search/run/`` and ``GET /runs/active/``: binary streams of runs (http-api.md §3.9.1, §3.9.4).
+"""``GET /runs/search/run/`` and ``GET /runs/active/``: binary streams of runs.
+
+See docs/http-contract.md, Routes.
 
 Run search collects every match first (planner candidates, evaluated when they are only a superset,
 or a creation-order scan when no index applies), sorts them by the ``sort`` spec, skips past
@@ -277,7 +279,7 @@ async def active_runs(engine: EngineDep, report_progress: bool = True) -> Stream
     """Every active run (archived ones too), by hash: ``{hash: {traces: {metric: [...]}, props}}``.
 
     Progress ``(i, total)`` follows each run (i counts all active runs, 1-based); no terminal frame.
-    Only metric-dtype traces are listed (the spec's fix over the reference).
+    Only metric-dtype traces are listed (docs/http-contract.md, Quirk decisions).
     """
 
     def build(tr: ReadTransaction, meta: RunMeta) -> dict[str, Any]:

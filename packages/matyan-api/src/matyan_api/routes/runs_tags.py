@@ -1,4 +1,4 @@
-"""Tags on a run: add by name (creating the tag if needed) and remove by id (http-api.md §3.5).
+"""Tags on a run: add by name (creating the tag if needed) and remove by id (docs/http-contract.md, Routes).
 
 Both are idempotent in the store: adding a tag twice links it once and counts the run once; removing
 a tag that is not linked changes nothing.

@@ -1,6 +1,6 @@
-"""Run update, delete, batch operations and tombstone clearing (http-api.md §3.5).
+"""Run update, delete, batch operations and tombstone clearing (docs/http-contract.md, Routes).
 
-The store change is committed first; the Kafka side effects (§9) follow it:
+The store change is committed first; the Kafka side effects (docs/http-contract.md, Side effects) follow it:
 
 - ``PUT`` with ``archived`` and ``archive-batch`` publish ``run_archived`` / ``run_unarchived``
   ``{run_id, archived}`` control events;

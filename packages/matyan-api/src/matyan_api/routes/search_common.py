@@ -1,4 +1,4 @@
-"""Pieces shared by the streaming search routes (http-api.md §3.9, §3.10, §4.6).
+"""Pieces shared by the streaming search routes (docs/http-contract.md, Routes, Progress frames).
 
 - :func:`prepared` turns ``q`` into a :class:`PreparedQuery` or an enveloped 400 before any byte is sent;
 - :func:`run_params` / :func:`metric_trace_summaries` build the per-run ``params`` and ``traces.metric``;

@@ -1,4 +1,6 @@
-"""The binary streaming codec of the search, logs and blob endpoints (http-api.md §4).
+"""The binary streaming codec of the search, logs and blob endpoints.
+
+See docs/http-contract.md, Streaming frames.
 
 Encoding side (what routes use): :func:`encode_tree` turns one frame into chunks for a
 ``StreamingResponse``; :class:`ProgressReporter` numbers progress frames and heartbeats;

@@ -1,4 +1,6 @@
-"""Numeric arrays in the "numpy encodable" shape the UI turns into a ``Float64Array`` (http-api.md §3.9.2).
+"""Numeric arrays in the "numpy encodable" shape the UI turns into a ``Float64Array``.
+
+See docs/http-contract.md, Streaming frames.
 
 ``{"type": "numpy", "shape": n, "dtype": "float64", "blob": <n little-endian float64>}``; an empty array
 has shape 0 and blob ``b""``.

@@ -1,4 +1,4 @@
-"""A decoder for the streaming codec, written from the spec (http-api.md §4.6, §4.7) for tests.
+"""A decoder for the streaming codec, for tests (docs/http-contract.md, Streaming frames).
 
 It mirrors how the UI rebuilds objects: dicts are created implicitly along a path, an ``ARRAY`` pair
 creates a list that later int keys fill (gaps padded with ``None``), an ``OBJECT`` pair creates an

@@ -1,4 +1,4 @@
-"""Byte level of the streaming codec: one ``(path, value)`` pair (http-api.md §4.1, §4.3, §4.4).
+"""Byte level of the streaming codec: one ``(path, value)`` pair (docs/http-contract.md, Streaming frames).
 
 A pair on the wire is ``u32le(len(key)) key u32le(len(val)) val``. The key joins the path components:
 a string is its UTF-8 bytes followed by ``0xFE``; an int is ``0xFE``, a big-endian int64, ``0xFE``.

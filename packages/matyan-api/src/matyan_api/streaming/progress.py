@@ -1,4 +1,4 @@
-"""Progress frames and heartbeats of the search streams (http-api.md §4.6).
+"""Progress frames and heartbeats of the search streams (docs/http-contract.md, Progress frames).
 
 A progress frame is the tree ``{"progress_<i>": (checked, total)}``: an ``ARRAY`` pair and two int
 pairs. ``i`` counts every progress frame of one response from 0, heartbeats included. Heartbeats

@@ -1,4 +1,4 @@
-"""Flattening object trees into pairs and encoding them in chunks (http-api.md §4.2, §4.5, §4.6).
+"""Flattening object trees into pairs and encoding them in chunks (docs/http-contract.md, Streaming frames).
 
 Depth first, in dict insertion order and list order:
 

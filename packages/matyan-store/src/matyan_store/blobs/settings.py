@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-# The reference's development Fernet key (spec §7). Production mode must refuse it; that check lives
-# with the process-wide production validation, not here.
+# The reference's development Fernet key (docs/configuration.md, Blob store). Production mode must refuse it;
+# that check lives with the process-wide production validation, not here.
 DEV_BLOB_URI_SECRET = "Juw5-cLlemQI2jAWvceOUB3_CrVfBmI99YIzkpGUXR4="
 
 
@@ -42,14 +42,14 @@ class BlobSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     # The reference defaults to "s3"; here the embedded single-machine setup is the default, and it
-    # keeps blobs in a local directory (DESIGN.md §3.4).
+    # keeps blobs in a local directory (docs/storage.md, Blobs).
     blob_backend_type: str = "local"
 
     # local
     blob_local_dir: str = ""
     matyan_data_dir: str = "matyan-data"
 
-    # s3 (names and defaults as in the reference, spec §7)
+    # s3 (names and defaults as in the reference, docs/configuration.md)
     s3_endpoint: str = "http://localhost:9000"
     s3_access_key: str = Field(default="rustfsadmin", repr=False)
     s3_secret_key: str = Field(default="rustfsadmin", repr=False)

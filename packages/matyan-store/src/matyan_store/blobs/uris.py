@@ -4,7 +4,7 @@ A URI is an opaque Fernet token (``cryptography.fernet``) keyed with ``BLOB_URI_
 authenticates the whole token, so a tampered token or one made with another secret is rejected, and
 it authenticates the issue time it carries, which together with a time to live stored in the
 encrypted payload gives expiry. The UI only ever sends tokens back verbatim, so the payload format is
-ours to choose (http-api.md §6).
+ours to choose (docs/http-contract.md, Blob URIs).
 
 Two kinds of target can be carried:
 
@@ -76,7 +76,8 @@ class BlobUriSigner:
         """``secret`` is a Fernet key (URL-safe base64 of 32 bytes), normally ``BLOB_URI_SECRET``.
 
         An empty or malformed secret raises :class:`BlobUriSecretError` at once: the reference's
-        fallback to a random per-call key made every URI unresolvable (spec [QUIRK], fixed).
+        fallback to a random per-call key made every URI unresolvable (docs/http-contract.md, Quirk
+        decisions).
         """
         if not secret or (isinstance(secret, str) and not secret.strip()):
             raise BlobUriSecretError(

@@ -32,7 +32,7 @@ _BACKOFF_MAX_S = 5.0
 
 
 def error_type_of(exc: BaseException) -> str:
-    """The ``error_type`` label (spec §2.4) of a failed event."""
+    """The ``error_type`` label (docs/runbook.md, Health and metrics) of a failed event."""
     if isinstance(exc, ValidationError):
         return "validation"
     if isinstance(exc, BlobError | BlobCleanupIncomplete | OSError) or type(exc).__name__ in (

@@ -1,4 +1,4 @@
-"""What each control event does (spec §3, with its decisions). Every handler is idempotent.
+"""What each control event does (docs/architecture.md, Control events). Every handler is idempotent.
 
 ``run_deleted`` deletes the blob keys carried in the event (which may lie outside ``<run_id>/``) and
 everything under ``<run_id>/``, then checks that nothing it deleted is still there: object stores may

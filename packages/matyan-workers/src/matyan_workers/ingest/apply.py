@@ -1,4 +1,6 @@
-"""One transaction's worth of ingestion messages, applied to the store (spec §2.3, with its decisions).
+"""One transaction's worth of ingestion messages, applied to the store.
+
+See docs/architecture.md, Ingestion messages.
 
 :class:`TxnApplier` is created per transaction attempt and holds what only that attempt may cache: which
 runs exist or are dropped, which contexts are stored, and the metric points waiting to be written. Points
@@ -6,7 +8,7 @@ of one series are buffered and written with one :func:`sequences.write_points` c
 a thousand single-point messages cost one block rewrite instead of a thousand. Nothing here outlives the
 transaction, so a retried attempt starts from what the store says (no cache can go stale on a retry).
 
-Rules the spec pins and this module keeps:
+Rules this module keeps:
 
 * a tombstoned run, or one pending deletion, drops every message but ``delete_run``; the check is a read
   in each transaction, so clearing a tombstone takes effect at once;

@@ -100,7 +100,10 @@ class ParsedRecord(NamedTuple):
 
 
 def error_type_of(exc: BaseException) -> str:
-    """The ``error_type`` label (spec §2.4) of an exception raised by parsing or applying a message."""
+    """The ``error_type`` label of an exception raised by parsing or applying a message.
+
+    See docs/runbook.md, Health and metrics.
+    """
     if isinstance(exc, ValidationError | json.JSONDecodeError | UnicodeDecodeError):
         return "validation"
     if isinstance(exc, LimitExceeded | KeyOutsideLegalRange):
