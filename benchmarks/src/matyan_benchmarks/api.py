@@ -4,7 +4,7 @@ Fills a temporary LMDB store with runs (params, a few metrics each, tags, experi
 ``matyan-backend start`` on it (granian, 1 then 2 workers; no Kafka: these routes only read), and
 measures GET latency of run info, experiments, tags and project params at each concurrency, from this
 process (asyncio + httpx, one connection per concurrent request). Prints p50/p99 and throughput next to
-the design target. Figures only; nothing is asserted here.
+the design target (docs/architecture.md, Performance targets). Figures only; nothing is asserted here.
 
 The load generator shares the machine's cores with the server, so on a small machine the figures say
 as much about the client as about the server.

@@ -1,7 +1,7 @@
 """Benchmark of the ingest worker: ``python -m matyan_benchmarks.ingest [--mode apply|kafka|latency|all]``.
 
-Three measurements, printed next to the design targets (>= 150k points/s per worker for client-batched
-points; ingest -> visible through the API <= 2 s p99):
+Three measurements, printed next to ingest targets (>= 150k points/s per worker for client-batched
+points; ingest -> visible through the API <= 2 s p99; docs/architecture.md, Performance targets):
 
 * **apply** (in-process): :class:`~matyan_workers.ingest.batching.BatchRunner` driven as the consumer
   drives it, from Kafka records already in memory to LMDB in a temporary directory: parsing + applying +

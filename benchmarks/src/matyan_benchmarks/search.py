@@ -10,7 +10,8 @@ store is the embedded LMDB engine in a temporary directory, filled with the stor
     timestamps) at the UI's default density ``p=500`` (p50/p95);
 (d) one ``--points``-point series at 1,000 buckets (p50/p95).
 
-Figures only, printed next to the design targets; nothing is asserted.
+Figures only, printed next to the design targets (docs/architecture.md, Performance targets); nothing
+is asserted.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Prints a table: ingest throughput as the ingest-worker writes (many series per transaction, a batch
 of points per series), chart reads of a large series (rollup path and full-column path), a full read,
-and stored bytes per point, next to the design targets. Figures only; nothing is asserted.
+and stored bytes per point, next to the design targets (docs/architecture.md, Performance targets).
+Figures only; nothing is asserted.
 """
 
 from __future__ import annotations
