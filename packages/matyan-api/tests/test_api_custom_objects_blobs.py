@@ -196,3 +196,20 @@ async def test_many_uris_keep_request_order_and_paths_without_slash(co_harness: 
     ]
     data, _ = split_frames(await get_stream(h.client, f"{BASE}/runs/search/images"))
     assert [run for run, _ in data] == ["r"]
+
+
+async def test_a_stored_key_of_another_run_is_not_served(co_harness: CustomObjectsHarness) -> None:
+    h = co_harness
+    make_run(h.engine, "victim")
+    make_run(h.engine, "thief")
+    await h.blobs.put("victim/seq/secret.png", b"SECRET")
+    await h.blobs.put("thief/seq/own.png", b"OWN")
+    write_series(
+        h.engine,
+        "thief",
+        "imgs",
+        [[blob_value("image", "thief/seq/own.png"), blob_value("image", "victim/seq/secret.png")]],
+        dtype="image",
+    )
+    own, stolen = (h.signer.make_seq_blob_uri(SeqBlobRef("thief", 0, "imgs", 0, i)) for i in (0, 1))
+    assert _blobs(await post_stream(h.client, IMAGES, [own, stolen])) == [(own, b"OWN"), (stolen, b"")]

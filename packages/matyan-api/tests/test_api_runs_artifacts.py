@@ -17,7 +17,7 @@ from api_runs_fixtures import (
     set_attrs,
 )
 
-from matyan_api.routes.runs_artifacts import content_disposition
+from matyan_api.routes.runs_artifacts import content_disposition, safe_content_type, zip_entry_name
 from matyan_store.blobs import BlobStore
 from matyan_store.engine import Engine
 
@@ -101,3 +101,119 @@ async def test_download_all_errors(runs_client: httpx.AsyncClient, runs_engine: 
     assert_envelope(await runs_client.get(run_url("nope", "artifacts/download-all/")), 404, "not_found")
     make_run(runs_engine, "empty")
     assert_envelope(await runs_client.get(run_url("empty", "artifacts/download-all/")), 404, "not_found")
+
+
+async def test_a_run_serves_only_blobs_under_its_own_prefix(
+    runs_client: httpx.AsyncClient, runs_engine: Engine, runs_blobs: BlobStore
+) -> None:
+    await _with_artifacts(runs_engine, runs_blobs)
+    make_run(runs_engine, "r2")
+    await runs_blobs.put("r2/own.txt", b"mine")
+    set_attrs(
+        runs_engine,
+        "r2",
+        ("__blobs__",),
+        {
+            "own.txt": {"s3_key": "r2/own.txt"},
+            "stolen.pt": {"s3_key": "r1/model.pt"},
+            "prefix-twin.txt": {"s3_key": "r2x/own.txt"},
+        },
+    )
+    await runs_blobs.put("r2x/own.txt", b"not r2's")
+    url = run_url("r2", "artifacts/download/")
+    assert (await runs_client.get(url, params={"path": "own.txt"})).content == b"mine"
+    assert_envelope(await runs_client.get(url, params={"path": "stolen.pt"}), 404, "not_found")
+    assert_envelope(await runs_client.get(url, params={"path": "prefix-twin.txt"}), 404, "not_found")
+    response = await runs_client.get(run_url("r2", "artifacts/download-all/"))
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert archive.namelist() == ["own.txt"]
+
+
+def test_zip_entry_names_stay_below_the_extraction_directory() -> None:
+    taken: set[str] = set()
+    names = [
+        zip_entry_name(p, taken)
+        for p in [
+            "../../x",
+            "/abs/x",
+            "C:\\win\\x",
+            "C:",
+            "",
+            "..",
+            "x",
+            "x",
+            "a/b.tar.gz",
+            "a/b.tar.gz",
+            "c\x00d",
+        ]
+    ]
+    assert names == [
+        "x",
+        "abs/x",
+        "win/x",
+        "artifact",
+        "artifact (2)",
+        "artifact (3)",
+        "x (2)",
+        "x (3)",
+        "a/b.tar.gz",
+        "a/b.tar (2).gz",
+        "c_d",
+    ]
+    assert taken == set(names)
+
+
+async def test_download_all_sanitizes_and_disambiguates_entry_names(
+    runs_client: httpx.AsyncClient, runs_engine: Engine, runs_blobs: BlobStore
+) -> None:
+    make_run(runs_engine, "z")
+    refs: dict[str, dict[str, str]] = {}
+    for i, path in enumerate(["../../x", "/abs/x", "x", "C:/y", "a//./b"]):
+        key = f"z/blob{i}"
+        await runs_blobs.put(key, f"b{i}".encode())
+        refs[path] = {"s3_key": key}
+    set_attrs(runs_engine, "z", ("__blobs__",), refs)
+    response = await runs_client.get(run_url("z", "artifacts/download-all/"))
+    assert response.status_code == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    # Paths are listed sorted: "../../x", "/abs/x", "C:/y", "a//./b", "x".
+    assert contents == {"x": b"b0", "abs/x": b"b1", "y": b"b3", "a/b": b"b4", "x (2)": b"b2"}
+
+
+def test_safe_content_type() -> None:
+    assert safe_content_type("text/plain; charset=utf-8") == "text/plain; charset=utf-8"
+    assert safe_content_type('a/b; q="x y"') == 'a/b; q="x y"'
+    for bad in [None, "", "text/html\r\nSet-Cookie: a=b", "html", 'a/b; q="\u65e5"', "a /b"]:
+        assert safe_content_type(bad) == "application/octet-stream"
+
+
+async def test_artifacts_are_attachments_that_browsers_do_not_sniff(
+    runs_client: httpx.AsyncClient, runs_engine: Engine, runs_blobs: BlobStore
+) -> None:
+    make_run(runs_engine, "h")
+    await runs_blobs.put("h/page.html", b"<script>alert(1)</script>")
+    await runs_blobs.put("h/crlf.bin", b"bytes")
+    set_attrs(
+        runs_engine,
+        "h",
+        ("__blobs__",),
+        {
+            "page.html": {"s3_key": "h/page.html", "content_type": "text/html"},
+            "crlf.bin": {"s3_key": "h/crlf.bin", "content_type": "text/html\r\nX-Injected: 1"},
+            "dir/..": {"s3_key": "h/crlf.bin"},
+        },
+    )
+    url = run_url("h", "artifacts/download/")
+    page = await runs_client.get(url, params={"path": "page.html"})
+    assert page.status_code == 200
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["content-disposition"] == 'attachment; filename="page.html"'
+    crlf = await runs_client.get(url, params={"path": "crlf.bin"})
+    assert crlf.status_code == 200
+    assert crlf.content == b"bytes"
+    assert crlf.headers["content-type"] == "application/octet-stream"
+    assert "x-injected" not in crlf.headers
+    odd = await runs_client.get(url, params={"path": "dir/.."})
+    assert odd.headers["content-disposition"] == 'attachment; filename="dir"'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matyan_store.blobs import InvalidBlobKeyError, validate_key, validate_prefix
+from matyan_store.blobs import InvalidBlobKeyError, key_in_run, validate_key, validate_prefix
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,14 @@ def test_prefix_normalisation() -> None:
         validate_prefix("/", allow_empty=True)
     with pytest.raises(InvalidBlobKeyError):
         validate_prefix("run1//", allow_empty=True)
+
+
+def test_key_in_run_only_under_the_runs_own_prefix() -> None:
+    assert key_in_run("r1/model.pt", "r1")
+    assert key_in_run("r1/seq/a/0.png", "r1")
+    assert not key_in_run("r10/model.pt", "r1")
+    assert not key_in_run("r2/model.pt", "r1")
+    assert not key_in_run("r1", "r1")
+    assert not key_in_run("r1/", "r1")
+    assert not key_in_run("model.pt", "")
+    assert not key_in_run("a/b/c", "a/b")

@@ -7,7 +7,7 @@ signed, expiring locator (:class:`~matyan_store.blobs.SeqBlobRef`): run, context
 step, and the object's index in that step's stored list. The stream has one frame ``{uri: bytes}`` per
 URI that resolves: a URI that is malformed, forged, signed with another secret or expired is skipped
 silently (still 200). A locator whose object is gone, is not a dict, or has no blob key gives ``b""``,
-as does a blob key with no blob behind it.
+as does a blob key with no blob behind it or one outside the run's own ``<run_id>/`` prefix.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from matyan_api.deps import BlobsDep, BlobUriSignerDep, EngineDep
 from matyan_api.routes.search_common import stream_response
 from matyan_api.streaming import encode_tree_bytes
-from matyan_store.blobs import BlobError, BlobStore, BlobUriError, SeqBlobRef
+from matyan_store.blobs import BlobError, BlobStore, BlobUriError, SeqBlobRef, key_in_run
 from matyan_store.engine import Engine, ReadTransaction
 from matyan_store.runs import get_run
 from matyan_store.sequences import SeriesKey, read_range
@@ -70,7 +70,9 @@ def _locate(tr: ReadTransaction, ref: SeqBlobRef) -> str | None:
     block = read_range(tr, SeriesKey(ref.run_hash, ref.ctx_id, ref.seq_name), ref.step, ref.step + 1)
     if len(block) == 0:
         return None
-    return blob_key_of(block.values[0], ref.index)
+    key = blob_key_of(block.values[0], ref.index)
+    # The stored key is the client's word: serve it only from this run's own blobs.
+    return key if key is not None and key_in_run(key, ref.run_hash) else None
 
 
 async def _fetch(engine: Engine, blobs: BlobStore, ref: SeqBlobRef) -> bytes:

@@ -5,11 +5,21 @@ See docs/http-contract.md, Routes.
 Artifacts are the run's ``attrs["__blobs__"]`` entries outside ``seq/`` (the same list the info route
 shows). Bytes are streamed from the blob store in chunks; the zip is built on the fly (entries
 stored uncompressed with Zip64 headers, mode 0o600, mtime now), so neither is held in memory whole.
+
+Artifact paths, keys and content types are recorded by clients, so they are untrusted:
+
+- only a key under the run's own ``<run_id>/`` prefix is served (another run's blob is "not found");
+- zip entry names are made relative and traversal-free (:func:`zip_entry_name`), duplicates numbered;
+- every download is ``Content-Disposition: attachment`` with ``X-Content-Type-Options: nosniff``, so a
+  ``text/html`` artifact is never rendered by the browser in the API's origin;
+- a stored content type that is not a valid media type (CR/LF, ...) is served as
+  ``application/octet-stream``.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import time
 import zipfile
 from collections.abc import AsyncIterator, Mapping
@@ -24,21 +34,62 @@ from matyan_api.deps import BlobsDep, EngineDep
 from matyan_api.errors import ApiError
 from matyan_api.routes.runs_common import require_run
 from matyan_api.routes.runs_info import BLOBS_ATTR, artifact_refs
-from matyan_store.blobs import BlobError, BlobReader, BlobStore
+from matyan_store.blobs import BlobError, BlobReader, BlobStore, key_in_run
 from matyan_store.engine import ReadTransaction
 from matyan_store.runs import get_run_attrs
 
-__all__ = ["content_disposition", "router"]
+__all__ = ["content_disposition", "router", "safe_content_type", "zip_entry_name"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 DEFAULT_CONTENT_TYPE: Final = "application/octet-stream"
 # A regular file readable and writable by its owner only.
 _ZIP_FILE_MODE: Final = 0o100600
+_NO_SNIFF: Final = {"X-Content-Type-Options": "nosniff"}
+# RFC 9110 media type: type "/" subtype *( ";" parameter ), tokens and quoted strings only.
+_TOKEN: Final = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED: Final = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"'
+_MEDIA_TYPE: Final = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
+_DRIVE: Final = re.compile(r"^[A-Za-z]:")
+_FALLBACK_NAME: Final = "artifact"
+
+
+def safe_content_type(content_type: str | None) -> str:
+    """The stored content type if it is a valid media type, else ``application/octet-stream``."""
+    if content_type and _MEDIA_TYPE.fullmatch(content_type):
+        return content_type
+    return DEFAULT_CONTENT_TYPE
+
+
+def zip_entry_name(path: str, taken: set[str]) -> str:
+    """A safe, unused zip entry name for an artifact path; adds it to ``taken``.
+
+    Backslashes count as separators; empty, ``.`` and ``..`` segments, a leading ``/`` and a drive
+    letter are dropped and control characters replaced, so an entry can only extract below the
+    directory it is unpacked into. A name already used gets `` (2)``, `` (3)``, ... before its suffix.
+    """
+    cleaned = "".join("_" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in path.replace("\\", "/"))
+    segments = [seg for seg in cleaned.split("/") if seg not in ("", ".", "..")]
+    if segments and _DRIVE.match(segments[0]):
+        segments[0] = segments[0][2:]
+        if not segments[0]:
+            segments.pop(0)
+    name = "/".join(segments) or _FALLBACK_NAME
+    if name in taken:
+        head, dot, suffix = name.rpartition(".")
+        if not head or "/" in suffix:
+            head, dot, suffix = name, "", ""
+        number = 2
+        while (candidate := f"{head} ({number}){dot}{suffix}") in taken:
+            number += 1
+        name = candidate
+    taken.add(name)
+    return name
 
 
 def content_disposition(filename: str) -> str:
     """``attachment; filename="<name>"``, plus an RFC 5987 ``filename*`` when the name is not plain ASCII."""
+    filename = filename or _FALLBACK_NAME
     plain = filename.isascii() and filename.isprintable() and '"' not in filename and "\\" not in filename
     if plain:
         return f'attachment; filename="{filename}"'
@@ -47,11 +98,14 @@ def content_disposition(filename: str) -> str:
 
 
 async def _artifacts(engine: EngineDep, run_id: str) -> dict[str, dict[str, Any]]:
+    """The run's artifacts whose blob lies under its own prefix (404 for a missing run)."""
+
     def read(tr: ReadTransaction) -> Any:
         require_run(tr, run_id)
         return get_run_attrs(tr, run_id, (BLOBS_ATTR,))
 
-    return artifact_refs(await engine.aread(read))
+    refs = artifact_refs(await engine.aread(read))
+    return {path: ref for path, ref in refs.items() if key_in_run(ref["key"], run_id)}
 
 
 async def _chunks(reader: BlobReader) -> AsyncIterator[bytes]:
@@ -72,10 +126,11 @@ async def download_artifact(
         reader = await blobs.open_stream(ref["key"])
     except BlobError:  # missing, or a key the store refuses
         raise ApiError(404) from None
+    filename = zip_entry_name(path, set()).rsplit("/", 1)[-1]
     return StreamingResponse(
         _chunks(reader),
-        media_type=ref["content_type"] or DEFAULT_CONTENT_TYPE,
-        headers={"Content-Disposition": content_disposition(path.rsplit("/", 1)[-1])},
+        media_type=safe_content_type(ref["content_type"]),
+        headers={"Content-Disposition": content_disposition(filename), **_NO_SNIFF},
     )
 
 
@@ -111,6 +166,7 @@ async def _zip_stream(
     sink = _Sink()
     t = time.localtime()
     now = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+    taken: set[str] = set()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for path, ref in refs.items():
             try:
@@ -120,7 +176,7 @@ async def _zip_stream(
                 # cutting the download short.
                 logger.warning("artifact {!r} of run {!r} is not in the blob store: {}", path, run_id, exc)
                 continue
-            info = zipfile.ZipInfo(path, date_time=now)
+            info = zipfile.ZipInfo(zip_entry_name(path, taken), date_time=now)
             info.compress_type = zipfile.ZIP_STORED
             info.external_attr = _ZIP_FILE_MODE << 16
             with archive.open(info, mode="w", force_zip64=True) as entry:
@@ -143,5 +199,5 @@ async def download_all_artifacts(run_id: str, engine: EngineDep, blobs: BlobsDep
     return StreamingResponse(
         _zip_stream(refs, blobs, run_id),
         media_type="application/zip",
-        headers={"Content-Disposition": content_disposition(f"{run_id}-artifacts.zip")},
+        headers={"Content-Disposition": content_disposition(f"{run_id}-artifacts.zip"), **_NO_SNIFF},
     )

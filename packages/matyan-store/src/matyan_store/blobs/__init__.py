@@ -22,7 +22,7 @@ from .errors import (
     InvalidBlobKeyError,
     InvalidBlobUriError,
 )
-from .keys import validate_key, validate_prefix
+from .keys import key_in_run, validate_key, validate_prefix
 from .settings import DEV_BLOB_URI_SECRET, BlobBackendType, BlobSettings
 from .store import (
     DEFAULT_CHUNK_SIZE,
@@ -53,6 +53,7 @@ __all__ = [
     "InvalidBlobUriError",
     "SeqBlobRef",
     "SyncBlobStore",
+    "key_in_run",
     "open_blob_store",
     "open_blob_store_async",
     "open_sync_blob_store",

@@ -64,3 +64,12 @@ def validate_prefix(prefix: object, *, allow_empty: bool) -> str:
     if isinstance(prefix, str) and prefix.endswith("/") and prefix != "/":
         prefix = prefix[:-1]
     return _check_path(prefix, what="prefix")
+
+
+def key_in_run(key: str, run_id: str) -> bool:
+    """Whether ``key`` lies under the run's own prefix ``<run_id>/``.
+
+    Artifact and custom-object keys are recorded by clients, so a run's metadata may name any key; a
+    route serving a run's blobs serves only those under its prefix, never another run's.
+    """
+    return bool(run_id) and "/" not in run_id and key.startswith(f"{run_id}/") and len(key) > len(run_id) + 1
