@@ -19,8 +19,8 @@ from loguru import logger
 from opentelemetry.sdk.trace import TracerProvider
 
 from matyan_api import health, metrics
-from matyan_api.delete_outbox import DeleteOutboxDrainer
 from matyan_api.errors import CatchAllErrorsMiddleware, install_error_handlers
+from matyan_api.event_outbox import EventOutboxDrainer
 from matyan_api.kafka_publisher import KafkaPublisher, Publisher
 from matyan_api.middleware import PathNormalizeMiddleware, RequestMetricsMiddleware, RequestSpanMiddleware
 from matyan_api.routes import REST_PREFIX, REST_ROUTERS
@@ -70,8 +70,8 @@ def create_app(
                 app.state.publisher = kafka
             if owned_tracing is not None:
                 stack.callback(owned_tracing.shutdown)
-            # Publishes delete_run messages a broker outage left in the store's outbox.
-            drainer = DeleteOutboxDrainer(app.state.engine, app.state.publisher)
+            # Publishes the events a broker outage left in the store's outbox.
+            drainer = EventOutboxDrainer(app.state.engine, app.state.publisher)
             drainer.start()
             stack.push_async_callback(drainer.stop)
             logger.info("matyan-api {} ready", backend_version())

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from matyan_api.activity import HOUR_FORMAT, activity_map
 from matyan_api.deps import EngineDep, PublisherDep, TimezoneOffset
 from matyan_api.errors import ApiError
+from matyan_api.event_outbox import publish_recorded, record_control
 from matyan_api.routes.entity_common import (
     IdStatusOut,
     StatusOut,
@@ -37,6 +38,7 @@ from matyan_store.entities import (
     update_experiment,
     update_note,
 )
+from matyan_store.ordered_outbox import OrderedEntry
 
 __all__ = ["router"]
 
@@ -183,13 +185,15 @@ async def update(exp_id: str, body: ExperimentUpdateIn, engine: EngineDep) -> Id
 async def delete(exp_id: str, engine: EngineDep, publisher: PublisherDep) -> StatusOut:
     """Delete the experiment and detach its runs (one transaction), then emit ``experiment_deleted``."""
 
-    def write(tr: Transaction) -> None:
+    def write(tr: Transaction) -> OrderedEntry:
         _require(tr, exp_id)
         runs.detach_experiment(tr, exp_id)
         delete_experiment(tr, exp_id)
+        return record_control(
+            tr, f"experiment/{exp_id}", ControlEventType.EXPERIMENT_DELETED, {"experiment_id": exp_id}
+        )
 
-    await engine.atransact(write)
-    await publisher.publish_control(ControlEventType.EXPERIMENT_DELETED, {"experiment_id": exp_id})
+    await publish_recorded(engine, publisher, [await engine.atransact(write)])
     return StatusOut()
 
 

@@ -6,9 +6,10 @@ The store change is committed first; the Kafka side effects (docs/http-contract.
   ``{run_id, archived}`` control events;
 - ``DELETE`` and ``delete-batch`` flag the run pending deletion (it disappears from every read at
   once) and publish ``delete_run`` to the ingestion topic keyed by the run id, for the ingest worker
-  to remove the data after everything logged before it. The message is recorded in the store's outbox
-  in the same transaction (:mod:`matyan_api.delete_outbox`) and cleared once the broker has it, so a
-  broker outage only delays the deletion.
+  to remove the data after everything logged before it.
+
+Every message is recorded in the store's outbox in the transaction making the change
+(:mod:`matyan_api.event_outbox`) and cleared once the broker has it, so a broker outage only delays it.
 
 Publishing never fails a request (the publisher logs and reports failures, it never raises).
 """
@@ -22,14 +23,13 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel
 
-from matyan_api.delete_outbox import publish_and_clear, record_delete
 from matyan_api.deps import EngineDep, PublisherDep
 from matyan_api.errors import ApiError
-from matyan_api.kafka_publisher import Publisher
+from matyan_api.event_outbox import publish_recorded, record_archived, record_delete_run
 from matyan_api.routes.runs_common import require_run
-from matyan_models import ControlEventType
-from matyan_store import entities, outbox, tombstones
+from matyan_store import entities, tombstones
 from matyan_store.engine import Engine, Transaction
+from matyan_store.ordered_outbox import OrderedEntry
 from matyan_store.runs import get_run, mark_pending_deletion, update_run
 
 __all__ = ["RunUpdateIn", "router"]
@@ -59,24 +59,19 @@ def _unique_ids(run_ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(run_id for run_id in run_ids if run_id))
 
 
-async def _in_chunks(
-    engine: Engine, run_ids: list[str], apply: Callable[[Transaction, str], bool]
-) -> list[str]:
-    """Apply ``apply`` to every run, ``BATCH_CHUNK`` runs per transaction; the ids it returned True for."""
-    done: list[str] = []
+async def _in_chunks[T](
+    engine: Engine, run_ids: list[str], apply: Callable[[Transaction, str], T | None]
+) -> list[T]:
+    """Apply ``apply`` to every run, ``BATCH_CHUNK`` runs per transaction; its results, ``None`` left out."""
+    done: list[T] = []
     for begin in range(0, len(run_ids), BATCH_CHUNK):
         chunk = run_ids[begin : begin + BATCH_CHUNK]
 
-        def run_chunk(tr: Transaction, chunk: list[str] = chunk) -> list[str]:
-            return [run_id for run_id in chunk if apply(tr, run_id)]
+        def run_chunk(tr: Transaction, chunk: list[str] = chunk) -> list[T]:
+            return [r for r in (apply(tr, run_id) for run_id in chunk) if r is not None]
 
         done.extend(await engine.atransact(run_chunk))
     return done
-
-
-async def _publish_archived(publisher: Publisher, run_id: str, archived: bool) -> None:
-    event = ControlEventType.RUN_ARCHIVED if archived else ControlEventType.RUN_UNARCHIVED
-    await publisher.publish_control(event.value, {"run_id": run_id, "archived": archived})
 
 
 def _finish_fields(finalized_at: float | None) -> dict[str, Any]:
@@ -90,7 +85,7 @@ async def update_run_route(
 ) -> dict[str, Any]:
     """Change name, description, archived, experiment (by name) and/or active; 404 for a missing run."""
 
-    def apply(tr: Transaction) -> None:
+    def apply(tr: Transaction) -> OrderedEntry | None:
         meta = require_run(tr, run_id)
         fields: dict[str, Any] = {}
         if body.name is not None:
@@ -109,10 +104,11 @@ async def update_run_route(
             fields.update(active=True, finalized_at=None, duration=None)
         if fields:
             update_run(tr, run_id, **fields)
+        return None if body.archived is None else record_archived(tr, run_id, body.archived)
 
-    await engine.atransact(apply)
-    if body.archived is not None:
-        await _publish_archived(publisher, run_id, body.archived)
+    entry = await engine.atransact(apply)
+    if entry is not None:
+        await publish_recorded(engine, publisher, [entry])
     return {"id": run_id, "status": "OK"}
 
 
@@ -124,16 +120,16 @@ async def delete_run_route(run_id: str, engine: EngineDep, publisher: PublisherD
     worker's deletion is idempotent, and a lost first message is thereby retried).
     """
 
-    def apply(tr: Transaction) -> outbox.OutboxEntry:
+    def apply(tr: Transaction) -> OrderedEntry:
         meta = get_run(tr, run_id, include_pending=True)
         if meta is None:
             raise ApiError(404)
         if not meta.pending_deletion:
             mark_pending_deletion(tr, run_id)
-        return record_delete(tr, run_id)
+        return record_delete_run(tr, run_id)
 
     entry = await engine.atransact(apply)
-    await publish_and_clear(engine, publisher, [entry])
+    await publish_recorded(engine, publisher, [entry])
     return {"id": run_id, "status": "OK"}
 
 
@@ -145,16 +141,14 @@ async def delete_batch(
     ids = _unique_ids(run_ids)
     for begin in range(0, len(ids), BATCH_CHUNK):
 
-        def apply(
-            tr: Transaction, chunk: list[str] = ids[begin : begin + BATCH_CHUNK]
-        ) -> list[outbox.OutboxEntry]:
+        def apply(tr: Transaction, chunk: list[str] = ids[begin : begin + BATCH_CHUNK]) -> list[OrderedEntry]:
             recorded = []
             for run_id in chunk:
                 mark_pending_deletion(tr, run_id)
-                recorded.append(record_delete(tr, run_id))
+                recorded.append(record_delete_run(tr, run_id))
             return recorded
 
-        await publish_and_clear(engine, publisher, await engine.atransact(apply))
+        await publish_recorded(engine, publisher, await engine.atransact(apply))
     return dict(OK)
 
 
@@ -170,14 +164,13 @@ async def archive_batch(
     Unknown ids are skipped: nothing is written and no event is published for them.
     """
 
-    def apply(tr: Transaction, run_id: str) -> bool:
+    def apply(tr: Transaction, run_id: str) -> OrderedEntry | None:
         if get_run(tr, run_id) is None:
-            return False
+            return None
         update_run(tr, run_id, archived=archive)
-        return True
+        return record_archived(tr, run_id, archive)
 
-    for run_id in await _in_chunks(engine, _unique_ids(run_ids), apply):
-        await _publish_archived(publisher, run_id, archive)
+    await publish_recorded(engine, publisher, await _in_chunks(engine, _unique_ids(run_ids), apply))
     return dict(OK)
 
 
@@ -185,10 +178,10 @@ async def archive_batch(
 async def finish_batch(run_ids: Annotated[list[str], Body()], engine: EngineDep) -> dict[str, Any]:
     """Mark the listed runs finished (``active=false``; an existing end time is kept); unknown ids skipped."""
 
-    def apply(tr: Transaction, run_id: str) -> bool:
+    def apply(tr: Transaction, run_id: str) -> bool | None:
         meta = get_run(tr, run_id)
         if meta is None:
-            return False
+            return None
         update_run(tr, run_id, **_finish_fields(meta.finalized_at))
         return True
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from matyan_api.deps import EngineDep, PublisherDep
+from matyan_api.event_outbox import publish_recorded, record_control
 from matyan_api.routes.entity_common import IdStatusOut, found_or_404, name_matches, read_in_chunks
 from matyan_models import ControlEventType
 from matyan_store import indexes, runs
@@ -23,6 +24,7 @@ from matyan_store.entities import (
     list_tags,
     update_tag,
 )
+from matyan_store.ordered_outbox import OrderedEntry
 
 __all__ = ["router"]
 
@@ -145,13 +147,13 @@ async def update(tag_id: str, body: TagUpdateIn, engine: EngineDep) -> IdStatusO
 async def delete(tag_id: str, engine: EngineDep, publisher: PublisherDep) -> None:
     """Delete the tag and unlink it from its runs (one transaction), then emit ``tag_deleted``."""
 
-    def write(tr: Transaction) -> None:
+    def write(tr: Transaction) -> OrderedEntry:
         _require(tr, tag_id)
         runs.detach_tag(tr, tag_id)
         delete_tag(tr, tag_id)
+        return record_control(tr, f"tag/{tag_id}", ControlEventType.TAG_DELETED, {"tag_id": tag_id})
 
-    await engine.atransact(write)
-    await publisher.publish_control(ControlEventType.TAG_DELETED, {"tag_id": tag_id})
+    await publish_recorded(engine, publisher, [await engine.atransact(write)])
 
 
 def _run_ids(tr: ReadTransaction, tag_id: str) -> list[str]:
