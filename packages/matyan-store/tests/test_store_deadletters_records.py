@@ -17,6 +17,8 @@ from matyan_store.deadletters import (
     get_dead_letter,
     list_dead_letters,
     remove_dead_letter,
+    replay_requested,
+    request_replay,
 )
 from matyan_store.engine import Engine, Transaction
 from matyan_store.values import encode_value
@@ -204,3 +206,28 @@ def test_dead_letter_rolls_back_with_its_transaction(kv: Engine) -> None:
         kv.transact(fails)
     assert all_keys(kv) == []
     assert kv.read(count_dead_letters) == 0
+
+
+def test_replay_requests_per_partition_cleared_with_the_letter(kv: Engine) -> None:
+    first, second = add(kv, 1, 10.0), add(kv, 2, 11.0)
+    other = kv.transact(
+        partial(
+            add_dead_letter,
+            topic=TOPIC,
+            partition=3,
+            offset=1,
+            key=None,
+            value=b"x",
+            reason="r",
+            error_type="validation",
+            at=12.0,
+        )
+    )
+    assert kv.read(lambda tr: replay_requested(tr, TOPIC, 0)) == []
+    assert kv.transact(lambda tr: [request_replay(tr, i) for i in (second, first, other)]) == [True] * 3
+    assert kv.transact(lambda tr: request_replay(tr, "zz")) is False
+    assert [d.id for d in kv.read(lambda tr: replay_requested(tr, TOPIC, 0))] == [first, second]
+    assert [d.id for d in kv.read(lambda tr: replay_requested(tr, TOPIC, 3))] == [other]
+    assert kv.transact(lambda tr: remove_dead_letter(tr, first)) is True
+    assert [d.id for d in kv.read(lambda tr: replay_requested(tr, TOPIC, 0))] == [second]
+    assert kv.transact(lambda tr: request_replay(tr, first)) is False  # gone: nothing to replay

@@ -11,6 +11,10 @@ Layout under ``DEADLETTERS``:
   than adding a second one. The id handed out is the hex of that key's tail: opaque, and sorted like
   the records.
 - ``("count",)``: the number of records, maintained on add and remove so counting reads one key.
+- ``("replay", topic, partition, id)``: an operator asked for the letter to be applied again. The ingest
+  worker consuming that partition applies it through its normal path and removes the letter (and this
+  marker) in the same transaction, so a replay takes effect exactly once (``matyan-backend
+  dead-letters replay``; see ``docs/runbook.md``).
 
 Each record fits one engine value (100 kB). When the raw message does not, its key is cut to
 :data:`MAX_KEY_BYTES`, the reason to :data:`MAX_REASON_CHARS` and the value to what remains;
@@ -39,6 +43,8 @@ __all__ = [
     "get_dead_letter",
     "list_dead_letters",
     "remove_dead_letter",
+    "replay_requested",
+    "request_replay",
 ]
 
 MAX_KEY_BYTES: Final = 1_024
@@ -50,6 +56,7 @@ _VALUE_LIMIT: Final = EngineLimits().max_value_bytes
 _SLACK: Final = 16
 
 _RECORDS = "r"
+_REPLAY = "replay"
 _COUNT = DEADLETTERS.pack(("count",))
 
 
@@ -184,12 +191,43 @@ def list_dead_letters(tr: ReadTransaction, limit: int = 100, after: str | None =
     ]
 
 
+def _replay_key(dead_letter_id: str) -> bytes | None:
+    rkey = _key_of_id(dead_letter_id)
+    if rkey is None:
+        return None
+    _, topic, partition, _ = DEADLETTERS.unpack(rkey)[1:]
+    return DEADLETTERS.pack((_REPLAY, topic, partition, dead_letter_id))
+
+
+def request_replay(tr: Transaction, dead_letter_id: str) -> bool:
+    """Ask the ingest worker to apply the letter again; returns whether the letter exists."""
+    rkey, marker = _key_of_id(dead_letter_id), _replay_key(dead_letter_id)
+    if rkey is None or marker is None or tr.get(rkey) is None:
+        return False
+    tr.set(marker, b"")
+    return True
+
+
+def replay_requested(tr: ReadTransaction, topic: str, partition: int, limit: int = 100) -> list[DeadLetter]:
+    """The letters of one partition waiting to be replayed, oldest first (at most ``limit``; 0: all)."""
+    begin, end = DEADLETTERS.range((_REPLAY, topic, int(partition)))
+    out: list[DeadLetter] = []
+    for key, _ in tr.get_range(begin, end, limit=limit):
+        letter = get_dead_letter(tr, DEADLETTERS.unpack(key)[-1])
+        if letter is not None:
+            out.append(letter)
+    return out
+
+
 def remove_dead_letter(tr: Transaction, dead_letter_id: str) -> bool:
     """Delete a dead letter (after a replay, or once inspected); returns whether it existed."""
     rkey = _key_of_id(dead_letter_id)
     if rkey is None or tr.get(rkey) is None:
         return False
     tr.clear(rkey)
+    marker = _replay_key(dead_letter_id)
+    if marker is not None:
+        tr.clear(marker)
     # Read-then-set keeps the count from going below zero even if it ever drifted.
     tr.set(_COUNT, le_int(max(0, from_le(tr.get(_COUNT)) - 1)))
     return True

@@ -8,7 +8,11 @@ by the engine) a message's effect lands exactly once.
 
 A message that cannot be applied (bad JSON, unknown type, missing field, a value too large, any error
 while applying it) becomes a dead letter in the same transaction as the offsets, so it is kept, never
-retried forever, and the batch goes on. Errors of the store itself (unavailable, retries exhausted) are
+retried forever, and the batch goes on. A dead letter an operator asked to replay comes back as a record
+with ``replay_of`` set: it is applied like any other, except that its transaction removes the dead
+letter instead of checking and advancing offsets, and a letter already gone (replayed before) is
+skipped, so a replay takes effect exactly once; one that fails again becomes a new dead letter.
+Errors of the store itself (unavailable, retries exhausted) are
 not the message's fault: they propagate, and the consumer retries the same records after a pause.
 
 Parsing is most of a message's cost, and nearly every message is a ``log_metric`` shaped exactly as the
@@ -70,6 +74,8 @@ class Record(NamedTuple):
     offset: int
     key: bytes | None
     value: bytes
+    replay_of: str | None = None
+    """The id of the dead letter this record replays (then offsets are neither checked nor advanced)."""
 
 
 _NO_PAYLOAD: Mapping[Any, Any] = MappingProxyType({})
@@ -344,6 +350,12 @@ class BatchRunner:
                 pending.insert(0, chunk[out.consumed :])
         return result
 
+    def replay(self, letters: Sequence[deadletters.DeadLetter]) -> BatchResult:
+        """Apply dead letters again through :meth:`run`; each removed in its applying transaction."""
+        return self.run(
+            [Record(d.topic, d.partition, d.offset, d.key, d.value, replay_of=d.id) for d in letters]
+        )
+
     def _account(
         self,
         chunk: list[ParsedRecord],
@@ -402,15 +414,21 @@ class BatchRunner:
         for index, item in enumerate(chunk):
             rec = item.record
             tp = (rec.topic, rec.partition)
-            if tp not in stored:
-                stored[tp] = offsets.get_offset(tr, self.group, rec.topic, rec.partition)
-            done = stored[tp]
             consumed = index + 1
-            covered[tp] = rec.offset  # a partition's records come in offset order
-            if done is not None and rec.offset <= done:
-                outcomes.append(ALREADY_APPLIED)
-                continue
-            last[tp] = rec.offset
+            if rec.replay_of is not None:
+                # Removing the letter here makes this transaction the one replay of it.
+                if not deadletters.remove_dead_letter(tr, rec.replay_of):
+                    outcomes.append(ALREADY_APPLIED)
+                    continue
+            elif tp not in stored:
+                stored[tp] = offsets.get_offset(tr, self.group, rec.topic, rec.partition)
+            if rec.replay_of is None:
+                done = stored[tp]
+                covered[tp] = rec.offset  # a partition's records come in offset order
+                if done is not None and rec.offset <= done:
+                    outcomes.append(ALREADY_APPLIED)
+                    continue
+                last[tp] = rec.offset
             bad = poisoned.get((rec.topic, rec.partition, rec.offset)) if poisoned else None
             if bad is not None or not item.applicable:
                 error_type, reason = bad or ("validation", item.reason or "unparsed message")

@@ -2,7 +2,9 @@
 
 Offsets live in the store (see :mod:`.batching`): on start and on every partition assignment each
 partition is positioned after its stored offset, and committing to Kafka afterwards only saves a
-restarted consumer some skipped records. A SIGTERM (``stop`` set) lets the current batch finish and
+restarted consumer some skipped records. Between batches the worker also applies the dead letters an
+operator asked to replay on the partitions it is assigned (so a partition's messages are still applied
+by one worker at a time). A SIGTERM (``stop`` set) lets the current batch finish and
 commit; stopping the consumer then leaves the group, so the partitions move on at once.
 """
 
@@ -16,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import OffsetAndMetadata
 from loguru import logger
 
-from matyan_store import offsets
+from matyan_store import deadletters, offsets
 from matyan_store.engine.base import Engine
 from matyan_store.settings import Settings
 from matyan_workers import metrics
@@ -29,6 +31,8 @@ __all__ = ["IngestWorker"]
 
 _STORE_RETRY_MAX_S = 10.0
 _OUTBOX_INTERVAL_S = 5.0
+_REPLAY_INTERVAL_S = 5.0
+_REPLAY_BATCH = 100
 
 
 class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
@@ -68,6 +72,7 @@ class IngestWorker:
         self.producer: AIOKafkaProducer | None = None
         self.alive = False
         self._outbox_due = 0.0
+        self._replay_due = 0.0
         self._to_commit: dict[TopicPartition, OffsetAndMetadata] = {}
         self._commit_task: asyncio.Task[None] | None = None
 
@@ -119,6 +124,7 @@ class IngestWorker:
                     await self._drain_outbox(force=bool(result.started_deletions))
                 else:
                     await self._drain_outbox(force=False)
+                await self._replay_requested()
         finally:
             self.alive = False
             await self._close()
@@ -152,6 +158,41 @@ class IngestWorker:
             if result.retries:
                 metrics.INGESTION_FDB_RETRIES.inc(result.retries)
             return result
+
+    async def _replay_requested(self) -> None:
+        """Apply the dead letters awaiting replay on the assigned partitions (a bounded number a pass)."""
+        now = time.monotonic()
+        if self.consumer is None or now < self._replay_due:
+            return
+        self._replay_due = now + _REPLAY_INTERVAL_S
+        assigned = [tp for tp in self.consumer.assignment() if tp.topic == self.topic]
+        try:
+            letters = await self.engine.aread(
+                lambda tr: [
+                    d
+                    for tp in sorted(assigned)
+                    for d in deadletters.replay_requested(tr, tp.topic, tp.partition, _REPLAY_BATCH)
+                ]
+            )
+        except Exception as exc:
+            logger.warning("reading the dead letters to replay failed ({}); retried later", exc)
+            return
+        if not letters:
+            return
+        try:
+            result = await asyncio.to_thread(self.runner.replay, letters)
+        except Exception as exc:  # the store failed: the requests stay for the next pass
+            logger.error("store unavailable while replaying dead letters ({}); retried later", exc)
+            return
+        logger.info(
+            "replayed {} dead letter(s): {} applied, {} failed again, {} already replayed",
+            len(letters),
+            sum(result.processed.values()),
+            result.dead_letters,
+            result.already_applied,
+        )
+        if result.started_deletions:
+            await self._drain_outbox(force=True)
 
     def _commit_soon(self, result: BatchResult) -> None:
         """Tell Kafka too, in the background: an optimisation (the store's offsets are what counts).
