@@ -12,8 +12,8 @@ retried forever, and the batch goes on. A dead letter an operator asked to repla
 with ``replay_of`` set: it is applied like any other, except that its transaction removes the dead
 letter instead of checking and advancing offsets, and a letter already gone (replayed before) is
 skipped, so a replay takes effect exactly once; one that fails again becomes a new dead letter.
-Errors of the store itself (unavailable, retries exhausted) are
-not the message's fault: they propagate, and the consumer retries the same records after a pause.
+Errors of the store itself (unavailable, retries exhausted) are not the message's fault: they
+propagate, and the consumer retries the same records after a pause.
 
 Parsing is most of a message's cost, and nearly every message is a ``log_metric`` shaped exactly as the
 frontier writes it. :func:`parse_log_metric` reads those in one JSON pass and checks their few fields
