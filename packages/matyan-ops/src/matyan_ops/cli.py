@@ -28,6 +28,7 @@ COMMAND_PROVIDERS: dict[str, str] = {
     "cleanup-orphan-blobs": "matyan-ops",
     "cleanup-tombstones": "matyan-ops",
     "convert": "matyan-ops",
+    "dead-letters": "matyan-ops",
 }
 
 MISSING_COMMAND_EXIT_CODE = 3
