@@ -1,9 +1,10 @@
 """Fixtures and helpers of the engine contract tests (imported explicitly, not a conftest).
 
-``engine`` is parametrised over every engine: ``lmdb`` on a fresh temporary directory, and ``fdb`` when
-``FDB_CLUSTER_FILE`` points at a reachable cluster (skipped with the reason otherwise). Tests write only
-under the ``space`` fixture, a random subspace cleared afterwards, so the FoundationDB run can share a
-cluster.
+``engine`` is parametrised over every engine: ``lmdb`` on a fresh temporary directory; ``fdb-simulator``,
+the real FoundationDB adapter over the in-process simulator of :mod:`fdb_simulator` (a fresh simulated
+cluster per test); and ``fdb`` when ``FDB_CLUSTER_FILE`` points at a reachable cluster (skipped with the
+reason otherwise). Tests write only under the ``space`` fixture, a random subspace cleared afterwards, so
+the FoundationDB run can share a cluster.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from fdb_simulator import install, write_cluster_file
 
 from matyan_store.engine import (
     Engine,
@@ -27,7 +29,8 @@ from matyan_store.engine import (
 )
 from matyan_store.keys import Subspace
 
-ENGINE_KINDS = ["lmdb", "fdb"]
+SIMULATOR = "fdb-simulator"
+ENGINE_KINDS = ["lmdb", SIMULATOR, "fdb"]
 # Retries are fast here: the tests provoke them on purpose.
 FAST_RETRY = RetryPolicy(max_attempts=5, initial_delay_s=0.001, max_delay_s=0.01)
 # Writers in several processes conflict on FoundationDB; they need room to retry.
@@ -38,6 +41,8 @@ def engine_url(kind: str, tmp_path: Path) -> str:
     """The URL opening ``kind``: a fresh LMDB directory (no fsync: speed), or the cluster under test."""
     if kind == "lmdb":
         return f"lmdb://{tmp_path / 'kv'}?sync=false&map_size={1 << 30}&threads=8"
+    if kind == SIMULATOR:
+        return f"fdb://{write_cluster_file(tmp_path)}?threads=8"
     cluster_file = os.environ.get("FDB_CLUSTER_FILE", "")
     if not cluster_file or not Path(cluster_file).is_file():
         pytest.skip(
@@ -60,9 +65,12 @@ def open_for_test(
 
 
 @pytest.fixture(params=ENGINE_KINDS)
-def engine_kind(request: pytest.FixtureRequest) -> str:
-    """The engine under test."""
-    return str(request.param)
+def engine_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The engine under test (for the simulator: installed as the ``fdb`` module for this test)."""
+    kind = str(request.param)
+    if kind == SIMULATOR:
+        install(monkeypatch)
+    return kind
 
 
 @pytest.fixture
