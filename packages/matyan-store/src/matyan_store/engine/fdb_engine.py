@@ -77,6 +77,9 @@ class FdbReadTransaction(ReadTransaction):
         return None if value is None or not value.present() else bytes(value)
 
     def _range(self, begin: bytes, end: bytes, limit: int, reverse: bool) -> Iterator[KeyValue]:
+        # A range iterator returned out of the function starts here: FoundationDB itself would still
+        # serve a transaction that was never committed or reset, so the liveness check is ours.
+        self.check_alive()
         rows = self._reader.get_range(
             begin, end, limit=limit, reverse=reverse, streaming_mode=self._fdb.StreamingMode.iterator
         )
