@@ -179,12 +179,15 @@ class FdbEngine(Engine):
         if isinstance(cause, self._fdb.FDBError):
             try:
                 tr.on_error(cause).wait()  # FoundationDB's backoff; also resets the transaction
+                return
             except self._fdb.FDBError as exc:
-                raise map_fdb_error(exc.code, exc.description) from exc
-        else:
-            # Raised by our own checks or by fn itself: start over with our backoff.
-            tr.reset()
-            self._backoff(err, retry)
+                # on_error gives back the codes it does not retry; we got here because we count this one
+                # as transient (a timeout, say), so we retry it ourselves. Any other failure propagates.
+                if exc.code != cause.code:
+                    raise map_fdb_error(exc.code, exc.description) from exc
+        # Raised by our own checks, by fn itself or a transient code: start over with our backoff.
+        tr.reset()
+        self._backoff(err, retry)
 
     def _close(self) -> None:
         # The bindings have no way to close a database; the network thread lives as long as the process.
