@@ -317,9 +317,9 @@ class SimulatedCluster:
                         staged[key] = None
                 case (op, key, operand):
                     staged[key] = apply_atomic(AtomicOp(op), current(key), operand)
-        for key, value in staged.items():
-            if value is not None or self._value_at(key, self.version) is not None:
-                self._store(key, value, version)
+        for key, staged_value in staged.items():
+            if staged_value is not None or self._value_at(key, self.version) is not None:
+                self._store(key, staged_value, version)
         self.version = version
         self.commits += 1
         self._log.append(_Commit(version, now, list(tr._writes)))

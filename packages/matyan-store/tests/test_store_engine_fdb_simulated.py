@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fdb_simulator import ManualClock, SimulatedCluster, Simulator, install, write_cluster_file
-from store_engine_fixtures import FAST_RETRY, increment
+from store_engine_fixtures import FAST_RETRY, increment, set_all
 
 from matyan_store.engine import (
     ConflictError,
@@ -129,7 +129,7 @@ def test_other_foundationdb_errors_propagate_at_once_and_conflicts_are_bounded(s
 
 
 def test_foundationdb_counts_conflict_ranges_in_the_transaction_size(sim: Simulated) -> None:
-    sim.engine.transact(lambda tr: [tr.set(b"r%05d" % i + b"." * 90, b"") for i in range(2000)])
+    sim.engine.transact(lambda tr: set_all(tr, ((b"r%05d" % i + b"." * 90, b"") for i in range(2000))))
     calls = 0
 
     def big(tr: Transaction) -> None:
