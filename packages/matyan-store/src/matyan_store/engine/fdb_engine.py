@@ -5,7 +5,10 @@ The ``fdb`` package is imported here, and this module is imported only by :func:
 (``fdb.tuple``) never needs it.
 
 Retries use FoundationDB's own ``Transaction.on_error`` (its backoff, its notion of retryable), inside
-our bounded loop so the attempt count and the retry counter are the same as on LMDB. Key, value and
+our bounded loop so the attempt count and the retry counter are the same as on LMDB; the transient codes
+``on_error`` gives back (timeouts) are retried after a reset with our backoff. As with any FoundationDB
+client, a commit reported as ``commit_unknown_result`` may have landed and is retried all the same, so
+transaction functions that must apply once check their own progress inside the transaction. Key, value and
 transaction sizes and the age limit are also checked client-side by the shared transaction classes, so
 both engines reject the same things with the same errors.
 """
