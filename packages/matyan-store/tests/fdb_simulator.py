@@ -712,19 +712,20 @@ class SimulatedDatabase:
         return SimulatedTransaction(self.cluster, self._sleep)
 
 
-def _no_backoff(_seconds: float) -> None:
-    time.sleep(0)  # yield to other threads, as a real backoff would, without spending wall time
+def _jittered_sleep(seconds: float) -> None:
+    # Without a real, jittered pause, threads that conflicted retry in lockstep and conflict again.
+    time.sleep(random.uniform(seconds / 2, seconds))
 
 
 class Simulator:
     """A simulated ``fdb`` module with its clusters, clock and backoff.
 
     ``clock`` drives the 5 s window and timeouts (default: the monotonic clock; tests pass a
-    :class:`ManualClock`); ``sleep`` is given on_error's backoff delay (default: no wait).
+    :class:`ManualClock`); ``sleep`` is given on_error's backoff delay (default: half to all of it).
     """
 
     def __init__(
-        self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = _no_backoff
+        self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = _jittered_sleep
     ) -> None:
         self.clock = clock
         self.sleep = sleep
