@@ -1,4 +1,4 @@
-"""What the entity routers (experiments, tags, dashboards, reports) share.
+"""What the entity routers (experiments, tags, dashboards, reports, and the notes of runs) share.
 
 A missing entity answers a bare 404, name search is a case-insensitive substring match, and the runs
 of an entity are read in bounded chunks, one read transaction each, so a popular tag never turns into
@@ -16,7 +16,17 @@ from pydantic import BaseModel
 from matyan_api.errors import ApiError
 from matyan_store.engine import Engine, ReadTransaction
 
-__all__ = ["RUNS_PER_READ", "IdStatusOut", "StatusOut", "found_or_404", "name_matches", "read_in_chunks"]
+__all__ = [
+    "RUNS_PER_READ",
+    "IdStatusOut",
+    "NoteCreatedOut",
+    "NoteIn",
+    "NoteOut",
+    "StatusOut",
+    "found_or_404",
+    "name_matches",
+    "read_in_chunks",
+]
 
 RUNS_PER_READ: Final = 500
 
@@ -32,6 +42,27 @@ class IdStatusOut(BaseModel):
 
     id: str
     status: str = "OK"
+
+
+class NoteIn(BaseModel):
+    """Body of a note's creation or update (experiment and run notes): the content, trimmed on use."""
+
+    content: str
+
+
+class NoteCreatedOut(BaseModel):
+    """A created note: ``{id, created_at}``."""
+
+    id: str
+    created_at: float
+
+
+class NoteOut(BaseModel):
+    """One note as read or updated: ``{id, content, updated_at}``."""
+
+    id: str
+    content: str
+    updated_at: float
 
 
 class _Named(Protocol):

@@ -14,6 +14,9 @@ from matyan_api.errors import ApiError
 from matyan_api.event_outbox import publish_recorded, record_control
 from matyan_api.routes.entity_common import (
     IdStatusOut,
+    NoteCreatedOut,
+    NoteIn,
+    NoteOut,
     StatusOut,
     found_or_404,
     name_matches,
@@ -94,27 +97,6 @@ class ExperimentActivityOut(BaseModel):
     num_archived_runs: int
     num_active_runs: int
     activity_map: dict[str, int]
-
-
-class NoteIn(BaseModel):
-    """A note's content."""
-
-    content: str
-
-
-class NoteCreatedOut(BaseModel):
-    """``POST .../note/``."""
-
-    id: str
-    created_at: float
-
-
-class NoteOut(BaseModel):
-    """``GET``/``PUT .../note/{id}/``."""
-
-    id: str
-    content: str
-    updated_at: float
 
 
 def _out(exp: Experiment) -> ExperimentOut:

@@ -114,7 +114,11 @@ async def _chunks(reader: BlobReader) -> AsyncIterator[bytes]:
             yield chunk
 
 
-@router.get("/{run_id}/artifacts/download/")
+@router.get(
+    "/{run_id}/artifacts/download/",
+    response_class=StreamingResponse,
+    responses={200: {"content": {DEFAULT_CONTENT_TYPE: {}}, "description": "The artifact's bytes."}},
+)
 async def download_artifact(
     run_id: str, path: Annotated[str, Query()], engine: EngineDep, blobs: BlobsDep
 ) -> StreamingResponse:
@@ -190,7 +194,11 @@ async def _zip_stream(
         yield data
 
 
-@router.get("/{run_id}/artifacts/download-all/")
+@router.get(
+    "/{run_id}/artifacts/download-all/",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "Every artifact in one zip."}},
+)
 async def download_all_artifacts(run_id: str, engine: EngineDep, blobs: BlobsDep) -> StreamingResponse:
     """Every artifact of the run in one zip named ``<run_id>-artifacts.zip``; 404 if there are none."""
     refs = await _artifacts(engine, run_id)

@@ -11,16 +11,28 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from matyan_api.deps import BlobsDep, EngineDep
+from matyan_api.project_params import SequenceType
 from matyan_api.routes.runs_common import SEQUENCE_BUCKETS, bucket_of_dtype, json_number, require_run
-from matyan_api.routes.runs_props import run_props
+from matyan_api.routes.runs_props import RunPropsOut, run_props
 from matyan_store.blobs import BlobError, BlobStore
 from matyan_store.engine import ReadTransaction
 from matyan_store.runs import get_contexts, get_run_attrs
 from matyan_store.sequences import SeriesKey, SeriesSummary, list_run_series
 
-__all__ = ["artifact_refs", "artifacts_json", "json_safe", "router", "traces_json"]
+__all__ = [
+    "ArtifactOut",
+    "RunInfoOut",
+    "TraceSummaryOut",
+    "artifact_refs",
+    "artifacts_json",
+    "json_safe",
+    "router",
+    "traces_json",
+]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -28,6 +40,31 @@ BLOBS_ATTR = "__blobs__"
 SYSTEM_PARAMS_ATTR = "__system_params"
 # Custom-object blobs are recorded under ``seq/...`` and are not artifacts of their own.
 _SEQ_BLOB_PREFIX = "seq/"
+
+
+class TraceSummaryOut(BaseModel):
+    """One series in the info's ``traces``; ``last_value`` is 0.0 when not a number, null when not finite."""
+
+    name: str
+    context: dict[str, Any]
+    last_value: float | None
+
+
+class ArtifactOut(BaseModel):
+    """One artifact of the run: file name, path and the blob's display URI."""
+
+    name: str
+    path: str
+    uri: str
+
+
+class RunInfoOut(BaseModel):
+    """``GET /runs/{run_id}/info/``; ``traces`` holds the requested sequence types, in canonical order."""
+
+    params: dict[str, Any]
+    traces: dict[SequenceType, list[TraceSummaryOut]]
+    props: RunPropsOut
+    artifacts: list[ArtifactOut]
 
 
 def json_safe(value: Any) -> Any:
@@ -126,14 +163,16 @@ def _requested_buckets(sequence: list[str] | None) -> tuple[str, ...]:
     return tuple(bucket for bucket in SEQUENCE_BUCKETS if bucket in wanted)
 
 
-@router.get("/{run_id}/info/")
+# The model documents the answer; the route renders its plain dict itself: a run may have thousands of
+# traces and params, and validating them through the model would only slow the answer down.
+@router.get("/{run_id}/info/", response_model=RunInfoOut)
 async def get_run_info(
     run_id: str,
     engine: EngineDep,
     blobs: BlobsDep,
     skip_system: bool = False,
     sequence: Annotated[list[str] | None, Query()] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Params (minus ``__blobs__``, and ``__system_params`` with ``skip_system``), traces, props, artifacts.
 
     ``sequence`` (repeatable) limits which ``traces`` keys are present. 404 for a missing run or one
@@ -157,4 +196,4 @@ async def get_run_info(
 
     info = await engine.aread(read)
     info["artifacts"] = artifacts_json(info["artifacts"], blobs)
-    return info
+    return JSONResponse(info)

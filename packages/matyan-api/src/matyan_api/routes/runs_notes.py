@@ -6,44 +6,45 @@ note of a missing run or of a run pending deletion. Listing the notes of such a 
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from matyan_api.deps import EngineDep
 from matyan_api.errors import ApiError
+from matyan_api.routes.entity_common import NoteCreatedOut, NoteIn, NoteOut, StatusOut
 from matyan_api.routes.runs_common import require_run
 from matyan_store import entities
 from matyan_store.engine import ReadTransaction, Transaction
 from matyan_store.entities import Note
 from matyan_store.runs import get_run
 
-__all__ = ["NoteIn", "router"]
+__all__ = ["RunNoteOut", "router"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-class NoteIn(BaseModel):
-    """Body of note create and update: the content (trimmed)."""
+class RunNoteOut(BaseModel):
+    """One note in a run's note list; the reference calls the owning run ``run_hash``."""
 
+    id: str
     content: str
+    created_at: float
+    updated_at: float
+    run_hash: str | None
 
 
-def _note_json(note: Note) -> dict[str, Any]:
-    # The reference calls a note's run ``run_hash``.
-    return {
-        "id": note.id,
-        "content": note.content,
-        "created_at": note.created_at,
-        "updated_at": note.updated_at,
-        "run_hash": note.run_id,
-    }
+def _listed(note: Note) -> RunNoteOut:
+    return RunNoteOut(
+        id=note.id,
+        content=note.content,
+        created_at=note.created_at,
+        updated_at=note.updated_at,
+        run_hash=note.run_id,
+    )
 
 
-def _short_json(note: Note) -> dict[str, Any]:
-    return {"id": note.id, "content": note.content, "updated_at": note.updated_at}
+def _short(note: Note) -> NoteOut:
+    return NoteOut(id=note.id, content=note.content, updated_at=note.updated_at)
 
 
 def _run_note(tr: ReadTransaction, run_id: str, note_id: str) -> Note:
@@ -55,19 +56,19 @@ def _run_note(tr: ReadTransaction, run_id: str, note_id: str) -> Note:
 
 
 @router.get("/{run_id}/note/")
-async def list_run_notes(run_id: str, engine: EngineDep) -> list[dict[str, Any]]:
+async def list_run_notes(run_id: str, engine: EngineDep) -> list[RunNoteOut]:
     """The run's notes ordered by id; ``[]`` for an unknown run."""
 
-    def read(tr: ReadTransaction) -> list[dict[str, Any]]:
+    def read(tr: ReadTransaction) -> list[RunNoteOut]:
         if get_run(tr, run_id) is None:
             return []
-        return [_note_json(n) for n in entities.list_notes_for_run(tr, run_id)]
+        return [_listed(n) for n in entities.list_notes_for_run(tr, run_id)]
 
     return await engine.aread(read)
 
 
 @router.post("/{run_id}/note/", status_code=201)
-async def create_run_note(run_id: str, body: NoteIn, engine: EngineDep) -> JSONResponse:
+async def create_run_note(run_id: str, body: NoteIn, engine: EngineDep) -> NoteCreatedOut:
     """Create a note on the run: 201 ``{id, created_at}``; 404 for a missing run."""
 
     def apply(tr: Transaction) -> Note:
@@ -75,17 +76,17 @@ async def create_run_note(run_id: str, body: NoteIn, engine: EngineDep) -> JSONR
         return entities.create_note(tr, content=body.content.strip(), run_id=run_id)
 
     note = await engine.atransact(apply)
-    return JSONResponse({"id": note.id, "created_at": note.created_at}, status_code=201)
+    return NoteCreatedOut(id=note.id, created_at=note.created_at)
 
 
 @router.get("/{run_id}/note/{note_id}/")
-async def get_run_note(run_id: str, note_id: str, engine: EngineDep) -> dict[str, Any]:
+async def get_run_note(run_id: str, note_id: str, engine: EngineDep) -> NoteOut:
     """``{id, content, updated_at}`` of one of the run's notes."""
-    return _short_json(await engine.aread(lambda tr: _run_note(tr, run_id, note_id)))
+    return _short(await engine.aread(lambda tr: _run_note(tr, run_id, note_id)))
 
 
 @router.put("/{run_id}/note/{note_id}/")
-async def update_run_note(run_id: str, note_id: str, body: NoteIn, engine: EngineDep) -> dict[str, Any]:
+async def update_run_note(run_id: str, note_id: str, body: NoteIn, engine: EngineDep) -> NoteOut:
     """Replace the content (trimmed) of one of the run's notes; ``{id, content, updated_at}``."""
 
     def apply(tr: Transaction) -> Note:
@@ -93,11 +94,11 @@ async def update_run_note(run_id: str, note_id: str, body: NoteIn, engine: Engin
         _, new = entities.update_note(tr, note_id, content=body.content.strip())
         return new
 
-    return _short_json(await engine.atransact(apply))
+    return _short(await engine.atransact(apply))
 
 
 @router.delete("/{run_id}/note/{note_id}/")
-async def delete_run_note(run_id: str, note_id: str, engine: EngineDep) -> dict[str, Any]:
+async def delete_run_note(run_id: str, note_id: str, engine: EngineDep) -> StatusOut:
     """Delete one of the run's notes; ``{"status": "OK"}``."""
 
     def apply(tr: Transaction) -> None:
@@ -105,4 +106,4 @@ async def delete_run_note(run_id: str, note_id: str, engine: EngineDep) -> dict[
         entities.delete_note(tr, note_id)
 
     await engine.atransact(apply)
-    return {"status": "OK"}
+    return StatusOut()

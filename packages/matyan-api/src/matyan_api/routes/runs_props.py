@@ -11,11 +11,51 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from matyan_store import entities
 from matyan_store.engine import ReadTransaction
 from matyan_store.runs import RunMeta, get_run_tag_ids
 
-__all__ = ["run_end_time", "run_experiment_json", "run_props", "run_tags_json"]
+__all__ = [
+    "RunExperimentOut",
+    "RunPropsOut",
+    "RunTagOut",
+    "run_end_time",
+    "run_experiment_json",
+    "run_props",
+    "run_tags_json",
+]
+
+
+class RunExperimentOut(BaseModel):
+    """The run's experiment in its props; every field null when it has none."""
+
+    id: str | None
+    name: str | None
+    description: str | None
+
+
+class RunTagOut(BaseModel):
+    """One tag of the run in its props."""
+
+    id: str
+    name: str
+    color: str | None
+    description: str | None
+
+
+class RunPropsOut(BaseModel):
+    """The PropsView of a run (info, run search, custom search and active runs)."""
+
+    name: str | None
+    description: str | None
+    experiment: RunExperimentOut
+    tags: list[RunTagOut]
+    creation_time: float
+    end_time: float | None
+    archived: bool
+    active: bool
 
 
 def run_end_time(meta: RunMeta) -> float | None:

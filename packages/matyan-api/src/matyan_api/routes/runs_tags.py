@@ -6,8 +6,6 @@ a tag that is not linked changes nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from pydantic import BaseModel
 
@@ -18,7 +16,7 @@ from matyan_store import entities
 from matyan_store.engine import Transaction
 from matyan_store.runs import add_run_tag, remove_run_tag
 
-__all__ = ["RunTagIn", "router"]
+__all__ = ["RunTagAddedOut", "RunTagIn", "RunTagRemovedOut", "router"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -29,8 +27,24 @@ class RunTagIn(BaseModel):
     tag_name: str
 
 
+class RunTagAddedOut(BaseModel):
+    """Answer of a tag's addition: the run, the (found or created) tag and ``"OK"``."""
+
+    id: str
+    tag_id: str
+    status: str = "OK"
+
+
+class RunTagRemovedOut(BaseModel):
+    """Answer of a tag's removal; ``removed`` is always true."""
+
+    id: str
+    removed: bool = True
+    status: str = "OK"
+
+
 @router.post("/{run_id}/tags/new/")
-async def add_tag_to_run(run_id: str, body: RunTagIn, engine: EngineDep) -> dict[str, Any]:
+async def add_tag_to_run(run_id: str, body: RunTagIn, engine: EngineDep) -> RunTagAddedOut:
     """Link the tag named ``tag_name`` (trimmed; created if absent) to the run; 404 for a missing run."""
     name = body.tag_name.strip()
     if not name:
@@ -44,11 +58,11 @@ async def add_tag_to_run(run_id: str, body: RunTagIn, engine: EngineDep) -> dict
         return tag_id
 
     tag_id = await engine.atransact(apply)
-    return {"id": run_id, "tag_id": tag_id, "status": "OK"}
+    return RunTagAddedOut(id=run_id, tag_id=tag_id)
 
 
 @router.delete("/{run_id}/tags/{tag_id}/")
-async def remove_tag_from_run(run_id: str, tag_id: str, engine: EngineDep) -> dict[str, Any]:
+async def remove_tag_from_run(run_id: str, tag_id: str, engine: EngineDep) -> RunTagRemovedOut:
     """Unlink a tag from the run; ``removed`` is true even if it was not linked. 404 for a missing run."""
 
     def apply(tr: Transaction) -> None:
@@ -56,4 +70,4 @@ async def remove_tag_from_run(run_id: str, tag_id: str, engine: EngineDep) -> di
         remove_run_tag(tr, run_id, tag_id)
 
     await engine.atransact(apply)
-    return {"id": run_id, "removed": True, "status": "OK"}
+    return RunTagRemovedOut(id=run_id)

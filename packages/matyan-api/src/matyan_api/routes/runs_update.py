@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from matyan_api.deps import EngineDep, PublisherDep
 from matyan_api.errors import ApiError
 from matyan_api.event_outbox import publish_recorded, record_archived, record_delete_run
+from matyan_api.routes.entity_common import IdStatusOut, StatusOut
 from matyan_api.routes.runs_common import require_run
 from matyan_store import entities, tombstones
 from matyan_store.engine import Engine, Transaction
@@ -39,8 +40,6 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 # Runs per transaction in the batch routes: each run touches a handful of index keys, so this stays far
 # below the transaction limits whatever the batch size.
 BATCH_CHUNK: Final = 100
-
-OK: Final = {"status": "OK"}
 
 
 class RunUpdateIn(BaseModel):
@@ -82,7 +81,7 @@ def _finish_fields(finalized_at: float | None) -> dict[str, Any]:
 @router.put("/{run_id}/")
 async def update_run_route(
     run_id: str, body: RunUpdateIn, engine: EngineDep, publisher: PublisherDep
-) -> dict[str, Any]:
+) -> IdStatusOut:
     """Change name, description, archived, experiment (by name) and/or active; 404 for a missing run."""
 
     def apply(tr: Transaction) -> OrderedEntry | None:
@@ -109,11 +108,11 @@ async def update_run_route(
     entry = await engine.atransact(apply)
     if entry is not None:
         await publish_recorded(engine, publisher, [entry])
-    return {"id": run_id, "status": "OK"}
+    return IdStatusOut(id=run_id)
 
 
 @router.delete("/{run_id}/")
-async def delete_run_route(run_id: str, engine: EngineDep, publisher: PublisherDep) -> dict[str, Any]:
+async def delete_run_route(run_id: str, engine: EngineDep, publisher: PublisherDep) -> IdStatusOut:
     """Flag the run pending deletion and publish ``delete_run``; 404 for a run that never existed.
 
     Deleting a run already pending deletion answers 200 again and re-publishes the message (the
@@ -130,13 +129,13 @@ async def delete_run_route(run_id: str, engine: EngineDep, publisher: PublisherD
 
     entry = await engine.atransact(apply)
     await publish_recorded(engine, publisher, [entry])
-    return {"id": run_id, "status": "OK"}
+    return IdStatusOut(id=run_id)
 
 
 @router.post("/delete-batch/")
 async def delete_batch(
     run_ids: Annotated[list[str], Body()], engine: EngineDep, publisher: PublisherDep
-) -> dict[str, Any]:
+) -> StatusOut:
     """Flag every listed run pending deletion and publish one ``delete_run`` per id (no existence check)."""
     ids = _unique_ids(run_ids)
     for begin in range(0, len(ids), BATCH_CHUNK):
@@ -149,7 +148,7 @@ async def delete_batch(
             return recorded
 
         await publish_recorded(engine, publisher, await engine.atransact(apply))
-    return dict(OK)
+    return StatusOut()
 
 
 @router.post("/archive-batch/")
@@ -158,7 +157,7 @@ async def archive_batch(
     engine: EngineDep,
     publisher: PublisherDep,
     archive: bool = True,
-) -> dict[str, Any]:
+) -> StatusOut:
     """Archive (or, with ``archive=false``, unarchive) the listed runs, one control event per run.
 
     Unknown ids are skipped: nothing is written and no event is published for them.
@@ -171,11 +170,11 @@ async def archive_batch(
         return record_archived(tr, run_id, archive)
 
     await publish_recorded(engine, publisher, await _in_chunks(engine, _unique_ids(run_ids), apply))
-    return dict(OK)
+    return StatusOut()
 
 
 @router.post("/finish-batch/")
-async def finish_batch(run_ids: Annotated[list[str], Body()], engine: EngineDep) -> dict[str, Any]:
+async def finish_batch(run_ids: Annotated[list[str], Body()], engine: EngineDep) -> StatusOut:
     """Mark the listed runs finished (``active=false``; an existing end time is kept); unknown ids skipped."""
 
     def apply(tr: Transaction, run_id: str) -> bool | None:
@@ -186,7 +185,7 @@ async def finish_batch(run_ids: Annotated[list[str], Body()], engine: EngineDep)
         return True
 
     await _in_chunks(engine, _unique_ids(run_ids), apply)
-    return dict(OK)
+    return StatusOut()
 
 
 @router.post("/{run_id}/clear-tombstone/", status_code=204)
