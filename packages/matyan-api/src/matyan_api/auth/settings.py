@@ -23,7 +23,9 @@ class AuthSettingsError(ValueError):
 class AuthSettings(BaseSettings):
     """What ``matyan-backend start`` and the API read about authentication."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, populate_by_name=True
+    )
 
     mode: Literal["enabled", "disabled", ""] = Field(default="", validation_alias="matyan_auth")
     session_ttl_s: int = Field(default=12 * 3600, gt=0, validation_alias="matyan_auth_session_ttl_s")
