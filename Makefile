@@ -17,7 +17,7 @@ BENCH_ARGS ?=
 
 include infra/Makefile.infra
 
-.PHONY: help setup run test lint typecheck bench bench-store bench-ingest bench-ops bench-api bench-search clean
+.PHONY: help setup run demo test lint typecheck bench bench-store bench-ingest bench-ops bench-api bench-search clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -26,8 +26,11 @@ setup: ## install Python deps (uv workspace) and the test services' tools
 	$(UV) sync --all-packages --frozen
 	infra/dev/install-tools.sh
 
-run: setup ## start the backend on one machine with embedded defaults
+run: setup ## start the whole stack on one machine (broker, S3 emulator, frontier, workers, API + UI)
 	RUN_DIR=$(RUN_DIR) UV=$(UV) infra/dev/run-local.sh
+
+demo: ## log a few demo runs (every UI explorer) into the stack `make run` started
+	$(UV) run --frozen python infra/dev/demo_runs.py
 
 lint: setup ## ruff (lint + format check)
 	$(UV) run --frozen ruff check .

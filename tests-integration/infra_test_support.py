@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from matyan_api.auth.settings import AuthSettings
 from matyan_store.blobs.settings import BlobSettings
 from matyan_store.engine.settings import EngineSettings
 from matyan_store.settings import Settings
@@ -41,7 +42,7 @@ def _names_of(model: type[BaseSettings]) -> set[str]:
 
 def backend_env_names() -> set[str]:
     """Every variable the backend's settings read (the contract's names plus the store's additions)."""
-    return _names_of(Settings) | _names_of(EngineSettings) | _names_of(BlobSettings)
+    return _names_of(Settings) | _names_of(EngineSettings) | _names_of(BlobSettings) | _names_of(AuthSettings)
 
 
 # Read by the libraries underneath, not by our settings: GCS client credentials.

@@ -9,8 +9,8 @@ CDN, Segment and the GitHub releases API. The one page error allowed is the pyod
 
 Screenshots, named by page, go to tests-integration/artifacts/screenshots/ (CI keeps that folder).
 
-Note: ``/metrics`` is the API's Prometheus endpoint, so the metrics explorer is reached the way a user
-clicks to it (client-side routing from the runs page), not by loading ``/metrics`` directly.
+The metrics explorer is reached the way a user clicks to it (client-side routing from the runs page);
+reloading it and every other explorer directly is test_e2e_make_run.py's browser test.
 """
 
 from __future__ import annotations

@@ -103,3 +103,16 @@ def test_fixed_host_base_is_a_safe_js_string() -> None:
     page = render_index(template, host_base='https://ml.example/"</script>')
     assert 'window.API_HOST_BASE="https://ml.example/\\"\\u003c/script>"' in page
     assert "</script>" not in page
+
+
+def test_metrics_negotiates_between_the_ui_and_prometheus(ui_client: TestClient) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    for path in ("/metrics", "/metrics/", "/metrics/some-app-id"):
+        page = ui_client.get(path, headers=browser)
+        assert page.status_code == 200, path
+        assert '<div id="root">' in page.text, path
+    for accept in ("text/plain", "*/*", "application/openmetrics-text; version=1.0.0"):
+        scraped = ui_client.get("/metrics", headers={"Accept": accept})
+        assert scraped.status_code == 200
+        assert scraped.headers["content-type"].startswith("text/plain")
+        assert "# HELP" in scraped.text

@@ -19,13 +19,16 @@ from loguru import logger
 from opentelemetry.sdk.trace import TracerProvider
 
 from matyan_api import health, metrics
+from matyan_api.auth.middleware import AuthMiddleware, SessionKeys
+from matyan_api.auth.routes import auth_router
+from matyan_api.auth.settings import AuthSettings
 from matyan_api.errors import CatchAllErrorsMiddleware, install_error_handlers
 from matyan_api.event_outbox import EventOutboxDrainer
 from matyan_api.kafka_publisher import KafkaPublisher, Publisher
 from matyan_api.middleware import PathNormalizeMiddleware, RequestMetricsMiddleware, RequestSpanMiddleware
 from matyan_api.routes import REST_PREFIX, REST_ROUTERS
 from matyan_api.routes.version import backend_version
-from matyan_api.ui import serve_ui_from_env, ui_router, ui_static_root
+from matyan_api.ui import UiPageMiddleware, serve_ui_from_env, ui_router, ui_static_root
 from matyan_store.blobs import BlobStore, open_blob_store_async
 from matyan_store.engine import Engine, open_engine
 from matyan_store.settings import Settings
@@ -41,6 +44,7 @@ def create_app(
     publisher: Publisher | None = None,
     tracer_provider: TracerProvider | None = None,
     serve_ui: bool | None = None,
+    auth: AuthSettings | None = None,
 ) -> FastAPI:
     """Build the API application.
 
@@ -48,9 +52,12 @@ def create_app(
     not given is opened by the lifespan from ``settings`` (read from the environment when ``None``).
     ``tracer_provider`` overrides the OTLP exporter that ``OTEL_EXPORTER_OTLP_ENDPOINT`` would enable.
     ``serve_ui`` (default: the ``MATYAN_SERVE_UI`` environment variable) also serves the web UI at ``/``
-    when the ``matyan_ui`` package is installed.
+    when the ``matyan_ui`` package is installed. ``auth`` (default: read from ``MATYAN_AUTH*``) says
+    whether requests need a token or a UI session (:mod:`matyan_api.auth`).
     """
     settings = settings if settings is not None else Settings()
+    auth = auth if auth is not None else AuthSettings()
+    session_keys = SessionKeys()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,8 +99,10 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(auth_router(auth, session_keys))
     for router in REST_ROUTERS:
         app.include_router(router, prefix=REST_PREFIX)
+    ui_root = None
     if serve_ui if serve_ui is not None else serve_ui_from_env():
         ui_root = ui_static_root()
         if ui_root is None:
@@ -109,6 +118,9 @@ def create_app(
         owned_tracing = tracer_provider = otlp_tracer_provider(settings)
 
     # add_middleware puts each one outside the previous: innermost first.
+    if ui_root is not None:
+        app.add_middleware(UiPageMiddleware, root=ui_root)
+    app.add_middleware(AuthMiddleware, settings=auth, ui_served=ui_root is not None, keys=session_keys)
     app.add_middleware(CatchAllErrorsMiddleware)
     if tracer_provider is not None:
         app.add_middleware(RequestSpanMiddleware, tracer_provider=tracer_provider)

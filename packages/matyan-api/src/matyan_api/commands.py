@@ -9,11 +9,13 @@ from typing import Annotated
 import cyclopts
 from cyclopts import Parameter
 
+from matyan_api.auth.settings import AuthSettings, AuthSettingsError, check_auth_for_start
 from matyan_store.settings import ProductionSettingsError, Settings, check_production
 
 __all__ = ["register", "start"]
 
 PRODUCTION_CHECK_EXIT_CODE = 2
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def start(
@@ -37,11 +39,19 @@ def start(
         Also serve the web UI (needs the matyan_ui package).
     """
     settings = Settings()
+    auth = AuthSettings()
     try:
         check_production(settings)
-    except ProductionSettingsError as exc:
+        check_auth_for_start(auth, production=settings.is_production)
+    except (ProductionSettingsError, AuthSettingsError) as exc:
         print(f"matyan-backend start: {exc}", file=sys.stderr)
         return PRODUCTION_CHECK_EXIT_CODE
+    if not auth.enabled and host not in _LOOPBACK:
+        print(
+            f"matyan-backend start: authentication is off (MATYAN_AUTH) and {host} is not a loopback "
+            "address: anyone who can reach this port can read and delete every run",
+            file=sys.stderr,
+        )
     from matyan_api.server import serve, ui_available
     from matyan_api.ui import SERVE_UI_ENV
 

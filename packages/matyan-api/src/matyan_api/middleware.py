@@ -1,7 +1,8 @@
 """ASGI middleware: path normalisation (no redirects), request metrics and request spans.
 
 Order, outermost first (docs/http-contract.md, Middleware order): CORS -> path normalisation -> metrics ->
-spans -> catch-all errors -> router. :func:`matyan_api.app.create_app` installs them in that order.
+spans -> catch-all errors -> authentication (``matyan_api.auth``) -> UI pages on negotiated paths
+(``matyan_api.ui``) -> router. :func:`matyan_api.app.create_app` installs them in that order.
 """
 
 from __future__ import annotations

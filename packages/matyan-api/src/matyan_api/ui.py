@@ -6,10 +6,15 @@ host base (an empty one falls back to ``http://localhost:53800``), so instead of
 page assigns ``window.location.origin``: whatever name the browser used to reach us (a proxy, a port
 forward) is where the API lives. ``MATYAN_UI_API_HOST_BASE`` overrides that with a fixed URL.
 
-Routes (added after every API route, so they never shadow ``/api``, ``/health``, ``/metrics``, docs):
+Routes (added after every API route, so they never shadow ``/api``, ``/health``, docs):
 
 - ``GET /static-files/{path}``: a file of the bundle, its ``.gz`` twin when the client accepts gzip;
 - ``GET /{anything else}``: the rendered index page (the SPA's client-side routes).
+
+One UI route clashes with an API route: ``/metrics`` is the UI's metrics explorer and our Prometheus
+endpoint. :class:`UiPageMiddleware` negotiates on ``Accept``: a browser navigation (``text/html``) gets
+the UI, a scraper (``text/plain``, ``*/*``, nothing) keeps the exposition format. The UI's
+``/metrics/:appId`` has no API twin and is served by the catch-all.
 """
 
 from __future__ import annotations
@@ -23,16 +28,20 @@ from typing import Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from matyan_api.errors import ApiError
 
 __all__ = [
     "SERVE_UI_ENV",
     "UI_API_HOST_BASE_ENV",
+    "UiPageMiddleware",
     "render_index",
     "serve_ui_from_env",
     "ui_router",
     "ui_static_root",
+    "wants_page",
 ]
 
 SERVE_UI_ENV: Final = "MATYAN_SERVE_UI"
@@ -40,7 +49,9 @@ UI_API_HOST_BASE_ENV: Final = "MATYAN_UI_API_HOST_BASE"
 API_BASE_PATH_SUFFIX: Final = "/api/v1"
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 # Paths the API owns: never answered with the index page (an unknown API path stays an enveloped 404).
-_API_PREFIXES: Final = ("/api/", "/health/", "/metrics/", "/docs", "/redoc", "/openapi.json")
+_API_PREFIXES: Final = ("/api/", "/health/", "/docs", "/redoc", "/openapi.json")
+# API paths that are UI routes too: a browser navigation gets the UI there.
+_NEGOTIATED_PATHS: Final = frozenset({"/metrics/"})
 _HOST_BASE_TEMPLATE: Final = 'window.API_HOST_BASE="{{ api_host_base }}"'
 
 
@@ -85,6 +96,31 @@ def render_index(template: str, *, host_base: str | None = None) -> str:
 @functools.cache
 def _index_html(root: Path, host_base: str | None) -> str:
     return render_index((root / "index-template.html").read_text(encoding="utf-8"), host_base=host_base)
+
+
+def wants_page(method: str, headers: Headers) -> bool:
+    """Whether a request is a browser navigation asking for a page (``GET`` accepting ``text/html``)."""
+    return method.upper() in ("GET", "HEAD") and "text/html" in headers.get("accept", "")
+
+
+class UiPageMiddleware:
+    """Answer a browser navigation to an API path that is also a UI route with the UI's index page."""
+
+    def __init__(self, app: ASGIApp, *, root: Path) -> None:
+        self.app = app
+        self.root = root
+        self.host_base = os.environ.get(UI_API_HOST_BASE_ENV, "").strip() or None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope.get("path") in _NEGOTIATED_PATHS
+            and wants_page(str(scope.get("method", "GET")), Headers(scope=scope))
+        ):
+            page = HTMLResponse(_index_html(self.root, self.host_base), headers={"Vary": "Accept"})
+            await page(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _bundle_file(root: Path, rel: str) -> Path | None:

@@ -29,6 +29,7 @@ COMMAND_PROVIDERS: dict[str, str] = {
     "cleanup-tombstones": "matyan-ops",
     "convert": "matyan-ops",
     "dead-letters": "matyan-ops",
+    "tokens": "matyan-ops",
 }
 
 MISSING_COMMAND_EXIT_CODE = 3
