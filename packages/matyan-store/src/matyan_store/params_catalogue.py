@@ -45,13 +45,16 @@ Layout under ``SYSTEM / "params_catalogue"`` (docs/storage.md, Params catalogue)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final
 
+from matyan_store import indexes, run_records, sequences
 from matyan_store.engine.base import Engine, ReadTransaction, Transaction
 from matyan_store.keys import SYSTEM
+from matyan_store.run_records import RunMeta
+from matyan_store.sequences import SeriesKey
 from matyan_store.values import decode_value, encode_value
 
 __all__ = [
@@ -69,7 +72,7 @@ __all__ = [
     "read_project_params",
     "remove_run",
     "run_catalogued",
-    "run_order_changed",
+    "run_meta_changed",
     "scan_project_params",
     "series_written",
 ]
@@ -140,20 +143,18 @@ class ProjectParams:
 
 
 def _scan_page(tr: ReadTransaction, *, after: Order | None, result: ProjectParams) -> Order | None:
-    from matyan_store import indexes, runs, sequences
-
     last: Order | None = None
     for created_at, run_id in indexes.iter_created_at(tr, after=after, limit=SCAN_RUNS_PER_READ):
         last = (created_at, run_id)
-        if runs.get_run(tr, run_id) is None:
+        if run_records.get_run(tr, run_id) is None:
             continue
-        attrs = runs.get_run_attrs(tr, run_id)
+        attrs = run_records.get_run_attrs(tr, run_id)
         if isinstance(attrs, Mapping):
             merge_params(result.params, {k: v for k, v in attrs.items() if k not in HIDDEN_PARAMS})
         series = sequences.list_run_series(tr, run_id)
         if not series:
             continue
-        contexts = runs.get_contexts(tr, run_id)
+        contexts = run_records.get_contexts(tr, run_id)
         for key, summary in series:
             bucket = bucket_of_dtype(summary.dtype, key.name)
             if bucket is not None:
@@ -334,7 +335,7 @@ def run_catalogued(tr: ReadTransaction, run_id: str) -> bool:
     return tr.get(CATALOGUE.pack(("ro", run_id))) is not None
 
 
-def attrs_changed(tr: Transaction, run_id: str, top_keys: list[Any]) -> None:
+def attrs_changed(tr: Transaction, run_id: str, top_keys: Sequence[Any]) -> None:
     """Bring the catalogue in step with the run's attributes under ``top_keys`` (after they were written).
 
     A run not in the catalogue (not created yet, pending deletion) is skipped: :func:`add_run` reads
@@ -346,13 +347,11 @@ def attrs_changed(tr: Transaction, run_id: str, top_keys: list[Any]) -> None:
     order = _catalogued_order(tr, run_id)
     if order is None:
         return
-    from matyan_store import runs
-
     for key in keys:
         old = _membership(tr, run_id, (key,))
         # The node's own key says whether the attribute exists (a stored None reads back as None too).
-        exists = tr.get(runs.attrs_key(run_id, (key,))) is not None
-        new = _param_entries({key: runs.get_run_attrs(tr, run_id, (key,))}) if exists else {}
+        exists = tr.get(run_records.attrs_key(run_id, (key,))) is not None
+        new = _param_entries({key: run_records.get_run_attrs(tr, run_id, (key,))}) if exists else {}
         _apply_diff(tr, order, old, new)
 
 
@@ -394,8 +393,8 @@ def _remove_trace(tr: Transaction, order: Order, bucket: str, name: str, context
     tr.set(key, encode_value({"o": [new_ca, new_rid], "c": summary["c"]}))
 
 
-def series_written(tr: Transaction, key: Any, old_dtype: str | None, dtype: str) -> None:
-    """Called by the sequence writer before it writes points to series ``key`` (a ``SeriesKey``).
+def series_written(tr: Transaction, key: SeriesKey, old_dtype: str | None, dtype: str) -> None:
+    """Points were written to series ``key``, whose dtype was ``old_dtype`` and is now ``dtype``.
 
     ``old_dtype`` is the series' stored dtype (``None``: a new series). Only a new series, or one whose
     dtype moves it to another bucket, costs reads; plain appends return at once.
@@ -410,9 +409,7 @@ def series_written(tr: Transaction, key: Any, old_dtype: str | None, dtype: str)
     if old_bucket is not None:
         _remove_trace(tr, order, old_bucket, key.name, key.context_id)
     if new_bucket is not None:
-        from matyan_store import runs
-
-        context = dict(runs.get_context(tr, key.run_id, key.context_id) or {})
+        context = dict(run_records.get_context(tr, key.run_id, key.context_id) or {})
         _add_trace(tr, order, new_bucket, key.name, key.context_id, context)
 
 
@@ -421,17 +418,15 @@ def series_written(tr: Transaction, key: Any, old_dtype: str | None, dtype: str)
 
 def add_run(tr: Transaction, run_id: str) -> bool:
     """Put a live run (its attributes and traces) in the catalogue; returns whether it is live."""
-    from matyan_store import runs, sequences
-
-    meta = runs.get_run(tr, run_id)
+    meta = run_records.get_run(tr, run_id)
     if meta is None:
         return False
     order: Order = (float(meta.created_at), run_id)
     tr.set(CATALOGUE.pack(("ro", run_id)), encode_value(order[0]))
-    for (path, kind), value in _param_entries(runs.get_run_attrs(tr, run_id)).items():
+    for (path, kind), value in _param_entries(run_records.get_run_attrs(tr, run_id)).items():
         _add_param(tr, order, path, kind, value)
     series = sequences.list_run_series(tr, run_id)
-    contexts = runs.get_contexts(tr, run_id) if series else {}
+    contexts = run_records.get_contexts(tr, run_id) if series else {}
     for key, summary in series:
         bucket = bucket_of_dtype(summary.dtype, key.name)
         if bucket is not None:
@@ -455,12 +450,21 @@ def remove_run(tr: Transaction, run_id: str) -> bool:
     return True
 
 
-def run_order_changed(tr: Transaction, run_id: str, old: Order | None, new: Order | None) -> None:
-    """Called by the meta writer: the run entered, left or moved in ``(created_at, run_id)`` order."""
-    if old == new and (new is None or run_catalogued(tr, run_id)):
+def _order_of(meta: RunMeta | None) -> Order | None:
+    return None if meta is None or meta.pending_deletion else (float(meta.created_at), meta.run_id)
+
+
+def run_meta_changed(tr: Transaction, old: RunMeta | None, new: RunMeta) -> None:
+    """The run's meta went from ``old`` to ``new``: it may have entered, left or moved in the catalogue.
+
+    Only creation, a new ``created_at`` and pending deletion move it (``(created_at, run_id)`` order).
+    """
+    run_id = new.run_id
+    old_order, new_order = _order_of(old), _order_of(new)
+    if old_order == new_order and (new_order is None or run_catalogued(tr, run_id)):
         return
     remove_run(tr, run_id)
-    if new is not None:
+    if new_order is not None:
         add_run(tr, run_id)
 
 
@@ -475,13 +479,11 @@ def clear_catalogue(tr: Transaction) -> None:
 
 def _expected_run(tr: ReadTransaction, run_id: str) -> tuple[Order | None, set[tuple[Any, ...]]]:
     """The run's order and catalogue entries as its primary data calls for (``None``: not live)."""
-    from matyan_store import runs, sequences
-
-    meta = runs.get_run(tr, run_id)
+    meta = run_records.get_run(tr, run_id)
     if meta is None:
         return None, set()
     entries: set[tuple[Any, ...]] = set()
-    for (path, kind), value in _param_entries(runs.get_run_attrs(tr, run_id)).items():
+    for (path, kind), value in _param_entries(run_records.get_run_attrs(tr, run_id)).items():
         entries.add(("p", path, kind, _hashable(value)))
     for key, summary in sequences.list_run_series(tr, run_id):
         bucket = bucket_of_dtype(summary.dtype, key.name)
@@ -548,8 +550,6 @@ def check_catalogued_runs_page(
     tr: Transaction | ReadTransaction, after: str | None, page: int, fix: bool
 ) -> tuple[str | None, list[str]]:
     """Catalogued runs that are no longer live (one page); returns where the next page starts."""
-    from matyan_store import runs
-
     begin, end = CATALOGUE.range(("ro",))
     if after is not None:
         begin = CATALOGUE.pack(("ro", after)) + b"\x00"
@@ -557,7 +557,7 @@ def check_catalogued_runs_page(
     notes: list[str] = []
     for key, _ in rows:
         run_id = CATALOGUE.unpack(key)[1]
-        if runs.get_run(tr, run_id) is None:
+        if run_records.get_run(tr, run_id) is None:
             notes.append(f"run {run_id}: in the params catalogue but not live")
             if fix:
                 assert isinstance(tr, Transaction)

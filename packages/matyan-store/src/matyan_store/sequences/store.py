@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from matyan_store import params_catalogue
 from matyan_store.codec import (
     DEFAULT_MAX_POINTS,
     MAX_VALUE_BYTES,
@@ -116,6 +115,18 @@ class SeriesSummary:
     max_step: int | None = None
     value_kind: str = "float"
     last_value_omitted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesWrite:
+    """Points were written to series ``key``: its summary went from ``old`` (None: a new series) to ``new``.
+
+    What the run-level writer hands to :func:`matyan_store.upkeep.apply` after :func:`write_points`.
+    """
+
+    key: SeriesKey
+    old: SeriesSummary | None
+    new: SeriesSummary
 
 
 # --- summary records ---------------------------------------------------------------------------------
@@ -269,11 +280,11 @@ class _Series:
 # --- writing -----------------------------------------------------------------------------------------
 
 
-class _Unread:
-    """Type of :data:`_UNREAD`, the default of ``write_points(summary=...)``: read it from the store."""
+class Unread:
+    """Type of :data:`UNREAD`, the default of ``write_points(summary=...)``: read it from the store."""
 
 
-_UNREAD = _Unread()
+UNREAD = Unread()
 
 
 def _sorted_unique(points: Sequence[Point | tuple[Any, ...]]) -> list[Point]:
@@ -300,9 +311,12 @@ def write_points(
     points: Sequence[Point | tuple[Any, ...]],
     dtype: str,
     *,
-    summary: SeriesSummary | _Unread | None = _UNREAD,
+    summary: SeriesSummary | Unread | None = UNREAD,
 ) -> SeriesSummary:
     """Write ``points`` (any order; a step given twice keeps its last point) and return the new summary.
+
+    This keeps the series only: the run's indexes and the params catalogue follow through
+    :func:`matyan_store.runs.write_run_series`, the writer ingestion and restores use.
 
     A step already stored is overwritten, so writing the same batch twice changes nothing. Each block
     receiving points is loaded once and each resulting block written once. A point whose block is larger
@@ -317,12 +331,11 @@ def write_points(
     decoded or encoded; every few thousand points the open block is sealed into compressed blocks.
     """
     pts = _sorted_unique(points)
-    old = get_summary(tr, key) if isinstance(summary, _Unread) else summary
+    old = get_summary(tr, key) if isinstance(summary, Unread) else summary
     if not pts:
         if old is None:
             raise ValueError(f"no points to write to new series {key}")
         return old
-    params_catalogue.series_written(tr, key, None if old is None else old.dtype, dtype)
     ser = _Series(tr, key)
     lo, hi = pts[0].step, pts[-1].step
     if old is not None and lo > old.last_step:
