@@ -1,10 +1,11 @@
-"""The project params catalogue: what ``GET /projects/params/`` answers, kept by the writers.
+"""The project params catalogue: what ``GET /projects/params/`` answers, kept by :mod:`.upkeep`.
 
 The answer merges the attributes of every live run (created, not pending deletion)
 in ``(created_at, run_id)`` order, dicts recursively and the last run winning on leaves, without the
-``__system_params``/``__blobs__`` keys; and lists, per response bucket and trace name, the distinct
-contexts in order of first appearance. :func:`scan_project_params` computes exactly that by reading
-every run; it is the verifier. The catalogue gives the same answer from one range read.
+``__system_params``/``__blobs__`` keys; and lists, per sequence kind (``sequence_kind`` of
+:mod:`matyan_models.sequence_kinds`) and trace name, the distinct contexts in order of first
+appearance. :func:`scan_project_params` computes exactly that by reading every run; it is the verifier.
+The catalogue gives the same answer from one range read.
 
 Why per-path summaries are enough. Merging in run order, the value at an attribute path ``p`` depends
 only on the latest run with a *leaf* (any non-dict value) at ``p`` and the latest run with a *dict* at
@@ -50,6 +51,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final
 
+from matyan_models.sequence_kinds import RESERVED_ATTRS, SEQUENCE_KINDS, sequence_kind
 from matyan_store import indexes, run_records, sequences
 from matyan_store.engine.base import Engine, ReadTransaction, Transaction
 from matyan_store.keys import SYSTEM
@@ -58,12 +60,9 @@ from matyan_store.sequences import SeriesKey
 from matyan_store.values import decode_value, encode_value
 
 __all__ = [
-    "BUCKETS",
-    "HIDDEN_PARAMS",
     "ProjectParams",
     "add_run",
     "attrs_changed",
-    "bucket_of_dtype",
     "check_catalogued_runs_page",
     "check_run",
     "check_summaries_page",
@@ -78,35 +77,11 @@ __all__ = [
 ]
 
 CATALOGUE = SYSTEM[("params_catalogue",)]
-BUCKETS: Final = ("metric", "images", "texts", "figures", "distributions", "audios")
-HIDDEN_PARAMS: Final = frozenset({"__system_params", "__blobs__"})
 SCAN_RUNS_PER_READ: Final = 200
-# Terminal logs and log records are sequences too, but never chartable traces.
-_SKIPPED_DTYPES: Final = frozenset({"logs", "log", "log_records", "log_record", "terminal_logs"})
-_SKIPPED_NAMES: Final = frozenset({"logs", "__log_records"})
-_BUCKET_OF: Final = {
-    "image": "images",
-    "images": "images",
-    "text": "texts",
-    "texts": "texts",
-    "distribution": "distributions",
-    "distributions": "distributions",
-    "audio": "audios",
-    "audios": "audios",
-    "figure": "figures",
-    "figures": "figures",
-}
 _LEAF, _DICT = "v", "d"
 
 Order = tuple[float, str]
 Path = tuple[Any, ...]
-
-
-def bucket_of_dtype(dtype: str, name: str) -> str | None:
-    """Which response bucket a trace belongs to (``None``: not shown, e.g. terminal logs)."""
-    if dtype in _SKIPPED_DTYPES or name in _SKIPPED_NAMES:
-        return None
-    return _BUCKET_OF.get(dtype, "metric")
 
 
 def merge_params(into: dict[str, Any], params: Mapping[str, Any]) -> None:
@@ -129,7 +104,7 @@ class ProjectParams:
 
     params: dict[str, Any] = field(default_factory=dict)
     traces: dict[str, dict[str, list[dict[str, Any]]]] = field(
-        default_factory=lambda: {bucket: {} for bucket in BUCKETS}
+        default_factory=lambda: {kind: {} for kind in SEQUENCE_KINDS}
     )
 
     def add_trace(self, bucket: str, name: str, context: dict[str, Any]) -> None:
@@ -150,13 +125,13 @@ def _scan_page(tr: ReadTransaction, *, after: Order | None, result: ProjectParam
             continue
         attrs = run_records.get_run_attrs(tr, run_id)
         if isinstance(attrs, Mapping):
-            merge_params(result.params, {k: v for k, v in attrs.items() if k not in HIDDEN_PARAMS})
+            merge_params(result.params, {k: v for k, v in attrs.items() if k not in RESERVED_ATTRS})
         series = sequences.list_run_series(tr, run_id)
         if not series:
             continue
         contexts = run_records.get_contexts(tr, run_id)
         for key, summary in series:
-            bucket = bucket_of_dtype(summary.dtype, key.name)
+            bucket = sequence_kind(summary.dtype)
             if bucket is not None:
                 result.add_trace(bucket, key.name, dict(contexts.get(key.context_id) or {}))
     return last
@@ -250,7 +225,7 @@ def _param_entries(attrs: Any) -> dict[tuple[Path, str], Any]:
     out: dict[tuple[Path, str], Any] = {}
     if isinstance(attrs, Mapping):
         for key, value in attrs.items():
-            if key not in HIDDEN_PARAMS:
+            if key not in RESERVED_ATTRS:
                 _flatten((key,), value, out)
     return out
 
@@ -341,7 +316,7 @@ def attrs_changed(tr: Transaction, run_id: str, top_keys: Sequence[Any]) -> None
     A run not in the catalogue (not created yet, pending deletion) is skipped: :func:`add_run` reads
     all of its attributes when it enters.
     """
-    keys = [k for k in top_keys if k not in HIDDEN_PARAMS]
+    keys = [k for k in top_keys if k not in RESERVED_ATTRS]
     if not keys:
         return
     order = _catalogued_order(tr, run_id)
@@ -399,8 +374,8 @@ def series_written(tr: Transaction, key: SeriesKey, old_dtype: str | None, dtype
     ``old_dtype`` is the series' stored dtype (``None``: a new series). Only a new series, or one whose
     dtype moves it to another bucket, costs reads; plain appends return at once.
     """
-    old_bucket = None if old_dtype is None else bucket_of_dtype(old_dtype, key.name)
-    new_bucket = bucket_of_dtype(dtype, key.name)
+    old_bucket = None if old_dtype is None else sequence_kind(old_dtype)
+    new_bucket = sequence_kind(dtype)
     if old_dtype is not None and old_bucket == new_bucket:
         return
     order = _catalogued_order(tr, key.run_id)
@@ -428,7 +403,7 @@ def add_run(tr: Transaction, run_id: str) -> bool:
     series = sequences.list_run_series(tr, run_id)
     contexts = run_records.get_contexts(tr, run_id) if series else {}
     for key, summary in series:
-        bucket = bucket_of_dtype(summary.dtype, key.name)
+        bucket = sequence_kind(summary.dtype)
         if bucket is not None:
             context = dict(contexts.get(key.context_id) or {})
             _add_trace(tr, order, bucket, key.name, key.context_id, context)
@@ -486,7 +461,7 @@ def _expected_run(tr: ReadTransaction, run_id: str) -> tuple[Order | None, set[t
     for (path, kind), value in _param_entries(run_records.get_run_attrs(tr, run_id)).items():
         entries.add(("p", path, kind, _hashable(value)))
     for key, summary in sequences.list_run_series(tr, run_id):
-        bucket = bucket_of_dtype(summary.dtype, key.name)
+        bucket = sequence_kind(summary.dtype)
         if bucket is not None:
             entries.add(("t", bucket, key.name, key.context_id))
     return (float(meta.created_at), run_id), entries

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from matyan_api.deps import BlobsDep, EngineDep
-from matyan_api.routes.runs_common import SEQUENCE_BUCKETS, bucket_of_dtype, json_number, require_run
+from matyan_api.routes.runs_common import json_number, require_run
 from matyan_api.routes.runs_props import run_props
+from matyan_models.sequence_kinds import BLOBS_ATTR, SEQUENCE_KINDS, SYSTEM_PARAMS_ATTR, sequence_kind
 from matyan_store.blobs import BlobError, BlobStore
 from matyan_store.engine import ReadTransaction
 from matyan_store.runs import get_contexts, get_run_attrs
@@ -24,8 +25,6 @@ __all__ = ["artifact_refs", "artifacts_json", "json_safe", "router", "traces_jso
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
-BLOBS_ATTR = "__blobs__"
-SYSTEM_PARAMS_ATTR = "__system_params"
 # Custom-object blobs are recorded under ``seq/...`` and are not artifacts of their own.
 _SEQ_BLOB_PREFIX = "seq/"
 
@@ -63,7 +62,7 @@ def traces_json(
     """
     out: dict[str, list[dict[str, Any]]] = {bucket: [] for bucket in buckets}
     for key, summary in series:
-        bucket = bucket_of_dtype(summary.dtype)
+        bucket = sequence_kind(summary.dtype)
         if bucket is None or bucket not in out:
             continue
         out[bucket].append(
@@ -121,9 +120,9 @@ def artifacts_json(blob_refs: Any, blobs: BlobStore | None) -> list[dict[str, An
 
 def _requested_buckets(sequence: list[str] | None) -> tuple[str, ...]:
     if not sequence:
-        return SEQUENCE_BUCKETS
+        return SEQUENCE_KINDS
     wanted = set(sequence)
-    return tuple(bucket for bucket in SEQUENCE_BUCKETS if bucket in wanted)
+    return tuple(bucket for bucket in SEQUENCE_KINDS if bucket in wanted)
 
 
 @router.get("/{run_id}/info/")
