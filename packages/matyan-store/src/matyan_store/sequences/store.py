@@ -29,12 +29,12 @@ from matyan_store.codec import (
     downsample,
     empty_block,
     encode_block_columns,
-    join_chunks,
+    join_parts,
     merge_block,
     normalize_point,
     owner_index,
     split_block,
-    split_large_value,
+    split_into_parts,
 )
 from matyan_store.codec import read_range as codec_read_range
 from matyan_store.codec import tail as codec_tail
@@ -251,29 +251,28 @@ class _Series:
         first = entry.first_step
         key = self.body_key(first)
         if entry.open:
-            # Segment 0 is the body key itself, segment i >= 1 the chunk key i: one get or one range.
-            if entry.chunks == 1:
+            # Segment 0 is the body key itself, segment i >= 1 the part key i: one get or one range.
+            if entry.parts == 1:
                 data = self.tr.get(key)
                 parts = [] if data is None else [data]
             else:
                 parts = [v for _, v in self.tr.get_range(key, key + b"\xff")]
-            if len(parts) != entry.chunks:
+            if len(parts) != entry.parts:
                 raise ValueError(
-                    f"series {self.key} open block at step {first} has {len(parts)} of "
-                    f"{entry.chunks} segments"
+                    f"series {self.key} open block at step {first} has {len(parts)} of {entry.parts} segments"
                 )
             return decode_segments(parts)
-        if entry.chunks == 1:
+        if entry.parts == 1:
             data = self.tr.get(key)
             if data is None:
                 raise ValueError(f"series {self.key} lost the body of its block at step {first}")
         else:
             parts = [v for _, v in self.tr.get_range(key + b"\x00", key + b"\xff")]
-            if len(parts) != entry.chunks:
+            if len(parts) != entry.parts:
                 raise ValueError(
-                    f"series {self.key} block at step {first} has {len(parts)} of {entry.chunks} chunks"
+                    f"series {self.key} block at step {first} has {len(parts)} of {entry.parts} parts"
                 )
-            data = join_chunks(parts)
+            data = join_parts(parts)
         return decode_block(data)
 
 
@@ -375,14 +374,14 @@ def _append_open(tr: Transaction, ser: _Series, entry: IndexEntry, pts: list[Poi
     stamps = [p.timestamp for p in pts]
     segments = _segments(kind, steps, values, epochs, stamps)
     raw = entry.raw_bytes + sum(map(len, segments))
-    if raw > open_max_bytes(BLOCK_TARGET_BYTES) or entry.chunks + len(segments) > MAX_SEGMENTS:
+    if raw > open_max_bytes(BLOCK_TARGET_BYTES) or entry.parts + len(segments) > MAX_SEGMENTS:
         return None
     first = entry.first_step
     body = ser.body_key(first)
-    for i, seg in enumerate(segments, entry.chunks):
+    for i, seg in enumerate(segments, entry.parts):
         tr.set(body + layout.pack_step(i), seg)
     summary = combine_summaries([s, summarize(kind, steps, values, epochs, stamps)])
-    tr.set(ser.index_key(first), encode_open_index_entry(summary, entry.chunks + len(segments), raw))
+    tr.set(ser.index_key(first), encode_open_index_entry(summary, entry.parts + len(segments), raw))
     return summary
 
 
@@ -496,9 +495,9 @@ def _store_blocks(
         if first not in indexed:
             tr.clear(ser.index_key(first))
         body = ser.body_key(first)
-        if e.chunks > 1:
+        if e.parts > 1:
             tr.clear_range(body + b"\x00", body + b"\xff")
-        if first not in single and (e.chunks == 1 or e.open):
+        if first not in single and (e.parts == 1 or e.open):
             tr.clear(body)
     limit = tr.approximate_size + tr.remaining_size
     put_summaries: list[BlockSummary] = []
@@ -514,16 +513,16 @@ def _store_blocks(
                 "cannot fit in one transaction",
             )
         if len(data) <= MAX_VALUE_BYTES:
-            chunks = 1
+            n_parts = 1
             tr.set(body, data)
         else:
-            parts = split_large_value(data, MAX_VALUE_BYTES)
-            chunks = len(parts)
+            parts = split_into_parts(data, MAX_VALUE_BYTES)
+            n_parts = len(parts)
             for i, part in enumerate(parts):
                 tr.set(body + pack((i,)), part)
         summary = eb.summary
         put_summaries.append(summary)
-        tr.set(ser.index_key(first), encode_index_entry(summary, chunks, build_rollup(eb.block, summary)))
+        tr.set(ser.index_key(first), encode_index_entry(summary, n_parts, build_rollup(eb.block, summary)))
     if open_tail is not None:
         first = open_tail.first_step
         body = ser.body_key(first)
@@ -673,7 +672,7 @@ def read_downsampled(
 
     Min and max ignore NaN, so a spike is never hidden. With ``with_epochs_timestamps=False`` (steps and
     values only, what a chart needs) wide buckets are answered from the blocks' rollups without loading
-    block bodies, bucket edges snapping to 64-point chunk edges (see
+    block bodies, bucket edges snapping to 64-point window edges (see
     :mod:`matyan_store.sequences.rollup`); zoomed-in ranges and the full-column form are resampled at
     full resolution with exact equal-width buckets.
     """
