@@ -309,23 +309,3 @@ def _downsample_block(
             hi_pt = (steps[b], values[b], epochs[b], timestamps[b])
         acc.add(bucket, first_pt, lo_pt, hi_pt, last_pt)
         i = j
-
-
-def downsample_blocks(
-    blocks: Sequence[Block],
-    buckets: int,
-    start: int | None = None,
-    stop: int | None = None,
-    *,
-    with_epochs_timestamps: bool = True,
-) -> Block:
-    """:func:`downsample` over blocks already in memory (sorted, non-overlapping)."""
-    by_first = {b.first_step: b for b in blocks}
-    return downsample(
-        [b.summary for b in blocks],
-        lambda s: by_first[s.first_step],
-        buckets,
-        start,
-        stop,
-        with_epochs_timestamps=with_epochs_timestamps,
-    )

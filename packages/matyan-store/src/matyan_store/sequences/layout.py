@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from matyan_store.codec import BlockSummary, decode_summary, encode_summary
 from matyan_store.codec.varint import ByteReader, put_bytes, put_uvarint
@@ -156,11 +155,3 @@ def decode_index_entry(data: bytes) -> IndexEntry:
     if not r.at_end():
         raise ValueError("trailing bytes after series index entry")
     return IndexEntry(summary, parts, rollup)
-
-
-def step_of_index_key(key: bytes) -> int:
-    """The first step encoded at the end of an index key."""
-    step: Any = SERIES.unpack(key)[-1]
-    if type(step) is not int:
-        raise ValueError(f"not a series index key: {key!r}")
-    return step
