@@ -20,8 +20,8 @@ from matyan_models import context_to_id
 from matyan_store import entities
 from matyan_store.blobs import BlobSettings, BlobStore, open_blob_store
 from matyan_store.engine import Engine, Transaction, open_engine
-from matyan_store.runs import RunMeta, create_run, set_context, set_run_attrs, update_run
-from matyan_store.sequences import Point, SeriesKey, write_points
+from matyan_store.runs import RunMeta, create_run, set_context, set_run_attrs, update_run, write_run_series
+from matyan_store.sequences import Point, SeriesKey
 from matyan_store.settings import Settings
 
 BASE = "/api/v1/rest"
@@ -108,7 +108,7 @@ def log_series(
 
     def apply(tr: Transaction) -> None:
         set_context(tr, run_id, context or {})
-        write_points(tr, key, [Point(s, v) for s, v in zip(at, values, strict=True)], dtype)
+        write_run_series(tr, key, [Point(s, v) for s, v in zip(at, values, strict=True)], dtype)
 
     engine.transact(apply)
     return key

@@ -15,7 +15,7 @@ from matyan_api.routes import projects as projects_routes
 from matyan_api.ttl_cache import TTLCache
 from matyan_store import indexes, runs
 from matyan_store.entities import create_experiment
-from matyan_store.sequences import Point, SeriesKey, write_points
+from matyan_store.sequences import Point, SeriesKey
 
 __all__ = ["api"]
 
@@ -26,7 +26,7 @@ def _series(api: ApiHarness, run_id: str, name: str, context: dict[str, Any], dt
     def write(tr: Any) -> None:
         ctx = runs.set_context(tr, run_id, context)
         value: Any = 0.5 if dtype == "float" else "x"
-        write_points(tr, SeriesKey(run_id, ctx, name), [Point(0, value)], dtype)
+        runs.write_run_series(tr, SeriesKey(run_id, ctx, name), [Point(0, value)], dtype)
 
     api.engine.transact(write)
 

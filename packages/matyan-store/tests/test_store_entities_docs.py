@@ -103,12 +103,12 @@ def test_dashboard_app_state_round_trips_and_replaces_wholesale(kv: Engine) -> N
 
 
 def test_large_app_state_spans_several_values(kv: Engine) -> None:
-    # Bigger than one engine value (100 kB): stored in chunks, read back whole.
+    # Bigger than one engine value (100 kB): stored in parts, read back whole.
     state = {"rows": [f"row-{i:06d}" for i in range(30_000)]}
     app = kv.transact(lambda tr: create_dashboard_app(tr, "table", state))
     assert len(all_keys(kv)) >= 3
     assert kv.read(lambda tr: get_dashboard_app(tr, app.id)) == app
-    # Shrinking it drops the trailing chunks.
+    # Shrinking it drops the trailing parts.
     kv.transact(lambda tr: update_dashboard_app(tr, app.id, state={"rows": []}))
     assert len(all_keys(kv)) == 1
     assert kv.read(list_dashboard_apps)[0].state == {"rows": []}

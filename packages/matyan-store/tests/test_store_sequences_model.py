@@ -194,7 +194,7 @@ def test_rollup_chart_agrees_with_the_exact_chart_on_extremes(model_engine: Engi
     assert max(fast.values) == max(exact.values) == 1e6
     assert fast.steps[0] == exact.steps[0] == 0
     assert fast.steps[-1] == exact.steps[-1] == 199_999
-    # Bucket edges move by less than a chunk, so the bucket count is the same within one.
+    # Bucket edges move by less than a sketch window, so the bucket count is the same within one.
     assert abs(len(fast) - len(exact)) <= 8
     _assert_chart_invariants(fast, {p.step: p for p in pts}, 100, 0, 200_000)
 

@@ -103,7 +103,7 @@ def test_point_by_point_appends_read_like_one_batch(seq_engine: Engine, small_bl
     assert entries[-1].open
     assert not any(e.open for e in entries[:-1])  # only the tail block is ever open
     assert len(entries) > 5  # it was sealed many times over
-    assert entries[-1].chunks <= MAX_SEGMENTS
+    assert entries[-1].parts <= MAX_SEGMENTS
     _same_reads(seq_engine, SMALL, BATCHED, n)
 
 

@@ -165,14 +165,14 @@ def test_huge_object_is_split_across_keys_and_joined(seq_engine: Engine) -> None
         Point(2, {"type": "figure", "data": {"x": 1}}),
     ]
     _, c = counted_write(seq_engine, lambda tr: write_points(tr, fig, pts, "figure"))
-    assert c.sets >= 5  # the huge block needs at least three chunk keys
+    assert c.sets >= 5  # the huge block needs at least three part keys
     block = seq_engine.read(lambda tr: read_range(tr, fig))
     assert block.values[1] == huge
     assert list(block.steps) == [0, 1, 2]
     s = seq_engine.read(lambda tr: get_summary(tr, fig))
     assert s is not None
     assert s.last_value == {"type": "figure", "data": {"x": 1}}
-    # Overwriting the huge point with a small one leaves no stale chunk behind.
+    # Overwriting the huge point with a small one leaves no stale part behind.
     write(seq_engine, fig, [Point(1, "small")], "figure")
     assert list(seq_engine.read(lambda tr: read_range(tr, fig)).values) == [
         pts[0].value,

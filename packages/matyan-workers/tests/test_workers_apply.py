@@ -9,10 +9,11 @@ from typing import Any
 
 from workers_fixtures import CLIENT_DT, Feed, delete_value, engine, frontier_value, lmdb_url, metric
 
+from matyan_models.sequence_kinds import LOG_RECORDS_SEQUENCE, LOGS_SEQUENCE
 from matyan_store import deadletters, entities, indexes, offsets, runs, sequences, tombstones
 from matyan_store.engine import Engine, EngineLimits, ReadTransaction, open_engine
 from matyan_store.sequences import SeriesKey
-from matyan_workers.ingest.apply import LOG_RECORDS_SEQUENCE, LOGS_SEQUENCE, metric_value
+from matyan_workers.ingest.apply import metric_value
 from matyan_workers.ingest.batching import BatchResult, BatchRunner
 from matyan_workers.ingest.deletions import get_pending
 

@@ -16,10 +16,10 @@ from typing import Any
 from workers_fixtures import CLIENT_DT, frontier_value, metric
 
 from matyan_models import context_to_id
+from matyan_models.sequence_kinds import LOG_RECORDS_SEQUENCE, LOGS_SEQUENCE
 from matyan_store import deadletters, entities, runs, sequences
 from matyan_store.engine import ReadTransaction
 from matyan_store.sequences import SeriesKey
-from matyan_workers.ingest.apply import LOG_RECORDS_SEQUENCE, LOGS_SEQUENCE
 
 VAL = {"subset": "val"}
 SERIES = ("loss", "auto", "count", "samples")

@@ -11,21 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final, Literal, get_args
 
+from matyan_models.sequence_kinds import SEQUENCE_KINDS
 from matyan_store.engine import Engine
-from matyan_store.params_catalogue import (
-    BUCKETS,
-    HIDDEN_PARAMS,
-    ProjectParams,
-    bucket_of_dtype,
-    merge_params,
-    read_project_params,
-)
+from matyan_store.params_catalogue import ProjectParams, merge_params, read_project_params
 
 __all__ = [
-    "HIDDEN_PARAMS",
     "SEQUENCE_TYPES",
     "SequenceType",
-    "bucket_of_dtype",
     "compute_project_params",
     "merge_params",
     "response_body",
@@ -33,7 +25,8 @@ __all__ = [
 
 SequenceType = Literal["metric", "images", "texts", "figures", "distributions", "audios"]
 SEQUENCE_TYPES: Final[tuple[SequenceType, ...]] = get_args(SequenceType)
-assert SEQUENCE_TYPES == BUCKETS, "the route's sequence types are the catalogue's buckets"
+# The response lists the kinds in this order (not the run info's); the set is the one rule's.
+assert set(SEQUENCE_TYPES) == set(SEQUENCE_KINDS), "the route's sequence types are the sequence kinds"
 
 
 def response_body(result: ProjectParams, *, sequences: Iterable[str], exclude_params: bool) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from matyan_models import BackupManifest
+from matyan_models.sequence_kinds import BLOBS_ATTR
 from matyan_ops import backup_layout as layout
 from matyan_ops.backup_json import dumps, to_jsonable
 
@@ -161,7 +162,7 @@ class _RunWriter:
         if self.hparams:
             attrs["hparams"] = self.hparams
         if self.blobs:
-            attrs["__blobs__"] = self.blobs
+            attrs[BLOBS_ATTR] = self.blobs
         traces = [
             {"name": tag, "context_id": 0, "dtype": s.dtype, "last": s.last, "last_step": s.last_step}
             for tag, s in sorted(self.series.items())

@@ -1,10 +1,11 @@
-"""The project params catalogue: what ``GET /projects/params/`` answers, kept by the writers.
+"""The project params catalogue: what ``GET /projects/params/`` answers, kept by :mod:`.upkeep`.
 
 The answer merges the attributes of every live run (created, not pending deletion)
 in ``(created_at, run_id)`` order, dicts recursively and the last run winning on leaves, without the
-``__system_params``/``__blobs__`` keys; and lists, per response bucket and trace name, the distinct
-contexts in order of first appearance. :func:`scan_project_params` computes exactly that by reading
-every run; it is the verifier. The catalogue gives the same answer from one range read.
+``__system_params``/``__blobs__`` keys; and lists, per sequence kind (``sequence_kind`` of
+:mod:`matyan_models.sequence_kinds`) and trace name, the distinct contexts in order of first
+appearance. :func:`scan_project_params` computes exactly that by reading every run; it is the verifier.
+The catalogue gives the same answer from one range read.
 
 Why per-path summaries are enough. Merging in run order, the value at an attribute path ``p`` depends
 only on the latest run with a *leaf* (any non-dict value) at ``p`` and the latest run with a *dict* at
@@ -45,22 +46,23 @@ Layout under ``SYSTEM / "params_catalogue"`` (docs/storage.md, Params catalogue)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final
 
+from matyan_models.sequence_kinds import RESERVED_ATTRS, SEQUENCE_KINDS, sequence_kind
+from matyan_store import indexes, run_records, sequences
 from matyan_store.engine.base import Engine, ReadTransaction, Transaction
 from matyan_store.keys import SYSTEM
+from matyan_store.run_records import RunMeta
+from matyan_store.sequences import SeriesKey
 from matyan_store.values import decode_value, encode_value
 
 __all__ = [
-    "BUCKETS",
-    "HIDDEN_PARAMS",
     "ProjectParams",
     "add_run",
     "attrs_changed",
-    "bucket_of_dtype",
     "check_catalogued_runs_page",
     "check_run",
     "check_summaries_page",
@@ -69,41 +71,17 @@ __all__ = [
     "read_project_params",
     "remove_run",
     "run_catalogued",
-    "run_order_changed",
+    "run_meta_changed",
     "scan_project_params",
     "series_written",
 ]
 
 CATALOGUE = SYSTEM[("params_catalogue",)]
-BUCKETS: Final = ("metric", "images", "texts", "figures", "distributions", "audios")
-HIDDEN_PARAMS: Final = frozenset({"__system_params", "__blobs__"})
 SCAN_RUNS_PER_READ: Final = 200
-# Terminal logs and log records are sequences too, but never chartable traces.
-_SKIPPED_DTYPES: Final = frozenset({"logs", "log", "log_records", "log_record", "terminal_logs"})
-_SKIPPED_NAMES: Final = frozenset({"logs", "__log_records"})
-_BUCKET_OF: Final = {
-    "image": "images",
-    "images": "images",
-    "text": "texts",
-    "texts": "texts",
-    "distribution": "distributions",
-    "distributions": "distributions",
-    "audio": "audios",
-    "audios": "audios",
-    "figure": "figures",
-    "figures": "figures",
-}
 _LEAF, _DICT = "v", "d"
 
 Order = tuple[float, str]
 Path = tuple[Any, ...]
-
-
-def bucket_of_dtype(dtype: str, name: str) -> str | None:
-    """Which response bucket a trace belongs to (``None``: not shown, e.g. terminal logs)."""
-    if dtype in _SKIPPED_DTYPES or name in _SKIPPED_NAMES:
-        return None
-    return _BUCKET_OF.get(dtype, "metric")
 
 
 def merge_params(into: dict[str, Any], params: Mapping[str, Any]) -> None:
@@ -126,7 +104,7 @@ class ProjectParams:
 
     params: dict[str, Any] = field(default_factory=dict)
     traces: dict[str, dict[str, list[dict[str, Any]]]] = field(
-        default_factory=lambda: {bucket: {} for bucket in BUCKETS}
+        default_factory=lambda: {kind: {} for kind in SEQUENCE_KINDS}
     )
 
     def add_trace(self, bucket: str, name: str, context: dict[str, Any]) -> None:
@@ -140,22 +118,20 @@ class ProjectParams:
 
 
 def _scan_page(tr: ReadTransaction, *, after: Order | None, result: ProjectParams) -> Order | None:
-    from matyan_store import indexes, runs, sequences
-
     last: Order | None = None
     for created_at, run_id in indexes.iter_created_at(tr, after=after, limit=SCAN_RUNS_PER_READ):
         last = (created_at, run_id)
-        if runs.get_run(tr, run_id) is None:
+        if run_records.get_run(tr, run_id) is None:
             continue
-        attrs = runs.get_run_attrs(tr, run_id)
+        attrs = run_records.get_run_attrs(tr, run_id)
         if isinstance(attrs, Mapping):
-            merge_params(result.params, {k: v for k, v in attrs.items() if k not in HIDDEN_PARAMS})
+            merge_params(result.params, {k: v for k, v in attrs.items() if k not in RESERVED_ATTRS})
         series = sequences.list_run_series(tr, run_id)
         if not series:
             continue
-        contexts = runs.get_contexts(tr, run_id)
+        contexts = run_records.get_contexts(tr, run_id)
         for key, summary in series:
-            bucket = bucket_of_dtype(summary.dtype, key.name)
+            bucket = sequence_kind(summary.dtype)
             if bucket is not None:
                 result.add_trace(bucket, key.name, dict(contexts.get(key.context_id) or {}))
     return last
@@ -249,7 +225,7 @@ def _param_entries(attrs: Any) -> dict[tuple[Path, str], Any]:
     out: dict[tuple[Path, str], Any] = {}
     if isinstance(attrs, Mapping):
         for key, value in attrs.items():
-            if key not in HIDDEN_PARAMS:
+            if key not in RESERVED_ATTRS:
                 _flatten((key,), value, out)
     return out
 
@@ -334,25 +310,23 @@ def run_catalogued(tr: ReadTransaction, run_id: str) -> bool:
     return tr.get(CATALOGUE.pack(("ro", run_id))) is not None
 
 
-def attrs_changed(tr: Transaction, run_id: str, top_keys: list[Any]) -> None:
+def attrs_changed(tr: Transaction, run_id: str, top_keys: Sequence[Any]) -> None:
     """Bring the catalogue in step with the run's attributes under ``top_keys`` (after they were written).
 
     A run not in the catalogue (not created yet, pending deletion) is skipped: :func:`add_run` reads
     all of its attributes when it enters.
     """
-    keys = [k for k in top_keys if k not in HIDDEN_PARAMS]
+    keys = [k for k in top_keys if k not in RESERVED_ATTRS]
     if not keys:
         return
     order = _catalogued_order(tr, run_id)
     if order is None:
         return
-    from matyan_store import runs
-
     for key in keys:
         old = _membership(tr, run_id, (key,))
         # The node's own key says whether the attribute exists (a stored None reads back as None too).
-        exists = tr.get(runs.attrs_key(run_id, (key,))) is not None
-        new = _param_entries({key: runs.get_run_attrs(tr, run_id, (key,))}) if exists else {}
+        exists = tr.get(run_records.attrs_key(run_id, (key,))) is not None
+        new = _param_entries({key: run_records.get_run_attrs(tr, run_id, (key,))}) if exists else {}
         _apply_diff(tr, order, old, new)
 
 
@@ -394,14 +368,14 @@ def _remove_trace(tr: Transaction, order: Order, bucket: str, name: str, context
     tr.set(key, encode_value({"o": [new_ca, new_rid], "c": summary["c"]}))
 
 
-def series_written(tr: Transaction, key: Any, old_dtype: str | None, dtype: str) -> None:
-    """Called by the sequence writer before it writes points to series ``key`` (a ``SeriesKey``).
+def series_written(tr: Transaction, key: SeriesKey, old_dtype: str | None, dtype: str) -> None:
+    """Points were written to series ``key``, whose dtype was ``old_dtype`` and is now ``dtype``.
 
     ``old_dtype`` is the series' stored dtype (``None``: a new series). Only a new series, or one whose
     dtype moves it to another bucket, costs reads; plain appends return at once.
     """
-    old_bucket = None if old_dtype is None else bucket_of_dtype(old_dtype, key.name)
-    new_bucket = bucket_of_dtype(dtype, key.name)
+    old_bucket = None if old_dtype is None else sequence_kind(old_dtype)
+    new_bucket = sequence_kind(dtype)
     if old_dtype is not None and old_bucket == new_bucket:
         return
     order = _catalogued_order(tr, key.run_id)
@@ -410,9 +384,7 @@ def series_written(tr: Transaction, key: Any, old_dtype: str | None, dtype: str)
     if old_bucket is not None:
         _remove_trace(tr, order, old_bucket, key.name, key.context_id)
     if new_bucket is not None:
-        from matyan_store import runs
-
-        context = dict(runs.get_context(tr, key.run_id, key.context_id) or {})
+        context = dict(run_records.get_context(tr, key.run_id, key.context_id) or {})
         _add_trace(tr, order, new_bucket, key.name, key.context_id, context)
 
 
@@ -421,19 +393,17 @@ def series_written(tr: Transaction, key: Any, old_dtype: str | None, dtype: str)
 
 def add_run(tr: Transaction, run_id: str) -> bool:
     """Put a live run (its attributes and traces) in the catalogue; returns whether it is live."""
-    from matyan_store import runs, sequences
-
-    meta = runs.get_run(tr, run_id)
+    meta = run_records.get_run(tr, run_id)
     if meta is None:
         return False
     order: Order = (float(meta.created_at), run_id)
     tr.set(CATALOGUE.pack(("ro", run_id)), encode_value(order[0]))
-    for (path, kind), value in _param_entries(runs.get_run_attrs(tr, run_id)).items():
+    for (path, kind), value in _param_entries(run_records.get_run_attrs(tr, run_id)).items():
         _add_param(tr, order, path, kind, value)
     series = sequences.list_run_series(tr, run_id)
-    contexts = runs.get_contexts(tr, run_id) if series else {}
+    contexts = run_records.get_contexts(tr, run_id) if series else {}
     for key, summary in series:
-        bucket = bucket_of_dtype(summary.dtype, key.name)
+        bucket = sequence_kind(summary.dtype)
         if bucket is not None:
             context = dict(contexts.get(key.context_id) or {})
             _add_trace(tr, order, bucket, key.name, key.context_id, context)
@@ -455,12 +425,21 @@ def remove_run(tr: Transaction, run_id: str) -> bool:
     return True
 
 
-def run_order_changed(tr: Transaction, run_id: str, old: Order | None, new: Order | None) -> None:
-    """Called by the meta writer: the run entered, left or moved in ``(created_at, run_id)`` order."""
-    if old == new and (new is None or run_catalogued(tr, run_id)):
+def _order_of(meta: RunMeta | None) -> Order | None:
+    return None if meta is None or meta.pending_deletion else (float(meta.created_at), meta.run_id)
+
+
+def run_meta_changed(tr: Transaction, old: RunMeta | None, new: RunMeta) -> None:
+    """The run's meta went from ``old`` to ``new``: it may have entered, left or moved in the catalogue.
+
+    Only creation, a new ``created_at`` and pending deletion move it (``(created_at, run_id)`` order).
+    """
+    run_id = new.run_id
+    old_order, new_order = _order_of(old), _order_of(new)
+    if old_order == new_order and (new_order is None or run_catalogued(tr, run_id)):
         return
     remove_run(tr, run_id)
-    if new is not None:
+    if new_order is not None:
         add_run(tr, run_id)
 
 
@@ -475,16 +454,14 @@ def clear_catalogue(tr: Transaction) -> None:
 
 def _expected_run(tr: ReadTransaction, run_id: str) -> tuple[Order | None, set[tuple[Any, ...]]]:
     """The run's order and catalogue entries as its primary data calls for (``None``: not live)."""
-    from matyan_store import runs, sequences
-
-    meta = runs.get_run(tr, run_id)
+    meta = run_records.get_run(tr, run_id)
     if meta is None:
         return None, set()
     entries: set[tuple[Any, ...]] = set()
-    for (path, kind), value in _param_entries(runs.get_run_attrs(tr, run_id)).items():
+    for (path, kind), value in _param_entries(run_records.get_run_attrs(tr, run_id)).items():
         entries.add(("p", path, kind, _hashable(value)))
     for key, summary in sequences.list_run_series(tr, run_id):
-        bucket = bucket_of_dtype(summary.dtype, key.name)
+        bucket = sequence_kind(summary.dtype)
         if bucket is not None:
             entries.add(("t", bucket, key.name, key.context_id))
     return (float(meta.created_at), run_id), entries
@@ -548,8 +525,6 @@ def check_catalogued_runs_page(
     tr: Transaction | ReadTransaction, after: str | None, page: int, fix: bool
 ) -> tuple[str | None, list[str]]:
     """Catalogued runs that are no longer live (one page); returns where the next page starts."""
-    from matyan_store import runs
-
     begin, end = CATALOGUE.range(("ro",))
     if after is not None:
         begin = CATALOGUE.pack(("ro", after)) + b"\x00"
@@ -557,7 +532,7 @@ def check_catalogued_runs_page(
     notes: list[str] = []
     for key, _ in rows:
         run_id = CATALOGUE.unpack(key)[1]
-        if runs.get_run(tr, run_id) is None:
+        if run_records.get_run(tr, run_id) is None:
             notes.append(f"run {run_id}: in the params catalogue but not live")
             if fix:
                 assert isinstance(tr, Transaction)

@@ -11,7 +11,7 @@ Typical use in a route::
 """
 
 from matyan_api.query.errors import QuerySyntaxError
-from matyan_api.query.loading import is_metric_dtype, load_run_view, load_trace_infos, sequence_views
+from matyan_api.query.loading import load_run_view, load_trace_infos, sequence_views
 from matyan_api.query.planner import (
     PlanResult,
     has_unindexed_sequence_predicate,
@@ -34,7 +34,6 @@ __all__ = [
     "TraceInfo",
     "extract_expression",
     "has_unindexed_sequence_predicate",
-    "is_metric_dtype",
     "load_run_view",
     "load_trace_infos",
     "needs_trace_evaluation",

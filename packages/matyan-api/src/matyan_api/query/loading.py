@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from matyan_api.query.views import RunView, SequenceView, TraceInfo
+from matyan_models.sequence_kinds import is_metric_dtype
 from matyan_store import entities, runs, sequences
 from matyan_store.engine.base import ReadTransaction
 
 __all__ = [
-    "NON_METRIC_DTYPES",
-    "is_metric_dtype",
     "load_run_view",
     "load_trace_infos",
     "sequence_views",
 ]
-
-# Sequence dtypes that are not metrics: run search and metric search leave them out.
-NON_METRIC_DTYPES: Final = frozenset(
-    {
-        "image",
-        "images",
-        "text",
-        "texts",
-        "distribution",
-        "distributions",
-        "audio",
-        "audios",
-        "figure",
-        "figures",
-        "logs",
-        "log_records",
-    }
-)
-
-
-def is_metric_dtype(dtype: str) -> bool:
-    """Whether a sequence of this dtype is a metric (numbers over steps)."""
-    return dtype not in NON_METRIC_DTYPES
 
 
 def load_trace_infos(tr: ReadTransaction, run_id: str) -> list[TraceInfo]:
@@ -49,6 +23,7 @@ def load_trace_infos(tr: ReadTransaction, run_id: str) -> list[TraceInfo]:
             TraceInfo(
                 name=key.name,
                 context=contexts.get(key.context_id, {}),
+                context_id=key.context_id,
                 dtype=summary.dtype,
                 last=summary.last_value,
                 last_step=summary.last_step,

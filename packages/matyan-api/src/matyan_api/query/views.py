@@ -126,6 +126,8 @@ class TraceInfo:
     min: float | None = None
     max: float | None = None
     count: int = 0
+    context_id: int = 0
+    """The stored id of ``context`` (``context_to_id``; 0 is the empty context's): no need to hash it."""
 
 
 class _MissingTrace:

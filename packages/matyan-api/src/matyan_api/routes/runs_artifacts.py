@@ -33,7 +33,8 @@ from loguru import logger
 from matyan_api.deps import BlobsDep, EngineDep
 from matyan_api.errors import ApiError
 from matyan_api.routes.runs_common import require_run
-from matyan_api.routes.runs_info import BLOBS_ATTR, artifact_refs
+from matyan_api.routes.runs_info import artifact_refs
+from matyan_models.sequence_kinds import BLOBS_ATTR
 from matyan_store.blobs import BlobError, BlobReader, BlobStore, key_in_run
 from matyan_store.engine import ReadTransaction
 from matyan_store.runs import get_run_attrs

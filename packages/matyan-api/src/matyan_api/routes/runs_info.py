@@ -15,9 +15,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from matyan_api.deps import BlobsDep, EngineDep
-from matyan_api.project_params import SequenceType
-from matyan_api.routes.runs_common import SEQUENCE_BUCKETS, bucket_of_dtype, json_number, require_run
+from matyan_api.routes.runs_common import json_number, require_run
 from matyan_api.routes.runs_props import RunPropsOut, run_props
+from matyan_models.sequence_kinds import (
+    BLOBS_ATTR,
+    SEQUENCE_KINDS,
+    SYSTEM_PARAMS_ATTR,
+    SequenceKind,
+    sequence_kind,
+)
 from matyan_store.blobs import BlobError, BlobStore
 from matyan_store.engine import ReadTransaction
 from matyan_store.runs import get_contexts, get_run_attrs
@@ -36,8 +42,6 @@ __all__ = [
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
-BLOBS_ATTR = "__blobs__"
-SYSTEM_PARAMS_ATTR = "__system_params"
 # Custom-object blobs are recorded under ``seq/...`` and are not artifacts of their own.
 _SEQ_BLOB_PREFIX = "seq/"
 
@@ -62,7 +66,7 @@ class RunInfoOut(BaseModel):
     """``GET /runs/{run_id}/info/``; ``traces`` holds the requested sequence types, in canonical order."""
 
     params: dict[str, Any]
-    traces: dict[SequenceType, list[TraceSummaryOut]]
+    traces: dict[SequenceKind, list[TraceSummaryOut]]
     props: RunPropsOut
     artifacts: list[ArtifactOut]
 
@@ -100,7 +104,7 @@ def traces_json(
     """
     out: dict[str, list[dict[str, Any]]] = {bucket: [] for bucket in buckets}
     for key, summary in series:
-        bucket = bucket_of_dtype(summary.dtype)
+        bucket = sequence_kind(summary.dtype)
         if bucket is None or bucket not in out:
             continue
         out[bucket].append(
@@ -158,9 +162,9 @@ def artifacts_json(blob_refs: Any, blobs: BlobStore | None) -> list[dict[str, An
 
 def _requested_buckets(sequence: list[str] | None) -> tuple[str, ...]:
     if not sequence:
-        return SEQUENCE_BUCKETS
+        return SEQUENCE_KINDS
     wanted = set(sequence)
-    return tuple(bucket for bucket in SEQUENCE_BUCKETS if bucket in wanted)
+    return tuple(bucket for bucket in SEQUENCE_KINDS if bucket in wanted)
 
 
 # The model documents the answer; the route renders its plain dict itself: a run may have thousands of

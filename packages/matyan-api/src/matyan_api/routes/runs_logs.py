@@ -22,6 +22,7 @@ from matyan_api.routes.runs_sampling import RangeError, parse_range
 from matyan_api.routes.search_common import stream_response
 from matyan_api.streaming import coalesce, encode_tree_bytes
 from matyan_models import context_to_id
+from matyan_models.sequence_kinds import LOG_RECORDS_SEQUENCE, LOGS_SEQUENCE
 from matyan_store.engine import ReadTransaction
 from matyan_store.sequences import Block, SeriesKey, get_summary, read_range
 
@@ -29,8 +30,6 @@ __all__ = ["DEFAULT_TAIL", "log_window", "normalize_record", "router"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
-LOGS_SEQUENCE: Final = "logs"
-LOG_RECORDS_SEQUENCE: Final = "__log_records"
 DEFAULT_TAIL: Final = 200
 _LEVELS: Final = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 

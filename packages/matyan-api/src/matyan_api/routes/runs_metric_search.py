@@ -35,7 +35,6 @@ from matyan_api.query import (
     SequenceView,
     TraceInfo,
     has_unindexed_sequence_predicate,
-    is_metric_dtype,
     load_run_view,
     load_trace_infos,
     needs_trace_evaluation,
@@ -54,6 +53,7 @@ from matyan_api.routes.search_common import (
 )
 from matyan_api.streaming import ProgressReporter, encode_float64_array, encode_tree_bytes
 from matyan_models import context_to_id
+from matyan_models.sequence_kinds import is_metric_dtype
 from matyan_store.engine import Engine, ReadTransaction
 from matyan_store.runs import RunMeta, get_context, get_run
 from matyan_store.sequences import Block, SeriesKey, get_summary, read_downsampled, read_range
@@ -201,7 +201,7 @@ class _RunSampler:
             x_cache: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
             for info in selected:
                 context = dict(info.context)
-                key = SeriesKey(run_id, context_to_id(context), info.name)
+                key = SeriesKey(run_id, info.context_id, info.name)
                 block = sample_series(tr, key, info.count, self.p)
                 traces.append(_trace_view(info.name, context, block, self._x_axis(tr, key, x_cache)))
         return {

@@ -18,10 +18,11 @@ from pydantic import BaseModel
 
 from matyan_api.deps import EngineDep
 from matyan_api.errors import ApiError
-from matyan_api.routes.runs_common import bucket_of_dtype, json_number, require_run
+from matyan_api.routes.runs_common import json_number, require_run
 from matyan_api.routes.runs_info import json_safe
 from matyan_api.routes.runs_sampling import RangeError, parse_range, point_read_sample, point_read_targets
 from matyan_models import context_to_id
+from matyan_models.sequence_kinds import is_metric_dtype
 from matyan_store.engine import ReadTransaction
 from matyan_store.runs import get_context
 from matyan_store.sequences import Block, SeriesKey, SeriesSummary, get_summary, read_range
@@ -136,7 +137,7 @@ async def get_metric_batch(
                 continue
             key = SeriesKey(run_id, context_id, trace.name)
             summary = get_summary(tr, key)
-            if summary is None or bucket_of_dtype(summary.dtype) != "metric":
+            if summary is None or not is_metric_dtype(summary.dtype):
                 continue
             iters, values = read_sampled(tr, key, summary, start, stop, record_density)
             out.append(

@@ -17,9 +17,9 @@ from typing import Any, Final
 from fastapi.responses import StreamingResponse
 
 from matyan_api.errors import ApiError
-from matyan_api.query import PreparedQuery, QuerySyntaxError, is_metric_dtype, prepare_query
-from matyan_api.routes.runs_info import BLOBS_ATTR, SYSTEM_PARAMS_ATTR
+from matyan_api.query import PreparedQuery, QuerySyntaxError, prepare_query
 from matyan_api.streaming import PROGRESS_REPORT_INTERVAL, ProgressReporter, heartbeats_until_done
+from matyan_models.sequence_kinds import BLOBS_ATTR, SYSTEM_PARAMS_ATTR, is_metric_dtype
 from matyan_store.engine import ReadTransaction
 from matyan_store.runs import get_contexts, get_run_attrs
 from matyan_store.sequences import list_run_series

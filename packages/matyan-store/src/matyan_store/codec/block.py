@@ -11,11 +11,11 @@ from typing import Any
 from matyan_store.codec.points import Point, Value, ValueKind, coerce_values, infer_kind, normalize_point
 from matyan_store.codec.summary import BlockSummary, count_nans, summarize
 
-SKETCH_CHUNK = 64
-"""Points per sketch chunk; each chunk records where its min and max are (one byte each)."""
+SKETCH_WINDOW = 64
+"""Points per sketch window; each window records where its min and max are (one byte each)."""
 
 NO_EXTREME = 0xFF
-"""Sketch offset of a chunk without a min/max (all NaN)."""
+"""Sketch offset of a window without a min/max (all NaN)."""
 
 _STEPS, _VALUES, _EPOCHS, _TIMESTAMPS = range(4)
 
@@ -157,7 +157,7 @@ class Block:
 
     @property
     def sketch(self) -> bytes:
-        """Per-chunk min and max offsets (see :data:`SKETCH_CHUNK`); empty for OBJECT blocks."""
+        """Per-window min and max offsets (see :data:`SKETCH_WINDOW`); empty for OBJECT blocks."""
         if self._sketch is None:
             if self._sketch_decoder is not None:
                 self._sketch = self._sketch_decoder()
@@ -202,15 +202,15 @@ class Block:
 
 
 def compute_sketch(kind: ValueKind, values: Sequence[Value]) -> bytes:
-    """Offsets of the first min and first max (ignoring NaN) inside each chunk of :data:`SKETCH_CHUNK`."""
+    """Offsets of the first min and first max (ignoring NaN) inside each window of :data:`SKETCH_WINDOW`."""
     if not kind.numeric:
         return b""
     n = len(values)
     mins = bytearray()
     maxs = bytearray()
     clean = count_nans(kind, values) == 0
-    for c in range(0, n, SKETCH_CHUNK):
-        seg = values[c : c + SKETCH_CHUNK]
+    for c in range(0, n, SKETCH_WINDOW):
+        seg = values[c : c + SKETCH_WINDOW]
         if clean:
             mins.append(seg.index(min(seg)))
             maxs.append(seg.index(max(seg)))

@@ -1,4 +1,4 @@
-"""Writing into a series: merging new points into blocks, splitting by size, and planning key rewrites.
+"""Writing into a series: merging points into the block that owns their steps, splitting blocks by size.
 
 A block owns the steps from its first step up to the next block's first step; a point before the first
 block belongs to the first block. Writing a step that exists overwrites it, so replays are harmless.
@@ -7,16 +7,15 @@ block belongs to the first block. Writing a step that exists overwrites it, so r
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import chain, pairwise
-from typing import Any
 
 from matyan_store.codec.block import Block
 from matyan_store.codec.block_codec import encode_block_columns
-from matyan_store.codec.chunks import MAX_VALUE_BYTES
-from matyan_store.codec.points import Point, coerce_values, infer_kind, normalize_point
+from matyan_store.codec.points import Point, coerce_values, infer_kind
 from matyan_store.codec.summary import BlockSummary
+from matyan_store.codec.value_parts import MAX_VALUE_BYTES
 
 DEFAULT_TARGET_BYTES = 10_000
 """Blocks are cut so their encoded size stays at or under this (a lone huge point is the exception)."""
@@ -44,14 +43,6 @@ class EncodedBlock:
     def summary(self) -> BlockSummary:
         """The block's summary."""
         return self.block.summary
-
-
-@dataclass(frozen=True, slots=True)
-class WritePlan:
-    """What to change in storage: clear the block keys at ``remove``, then set every block in ``put``."""
-
-    remove: list[int] = field(default_factory=list)
-    put: list[EncodedBlock] = field(default_factory=list)
 
 
 def _check_limits(target_bytes: int, max_points: int) -> None:
@@ -112,83 +103,6 @@ def _merged_block(block: Block | None, new: Sequence[Point]) -> Block:
     return Block.from_points(chain(block.points(), new))
 
 
-def merge_points_encoded(
-    block: Block | None,
-    new_points: Iterable[Point | tuple[Any, ...]],
-    *,
-    target_bytes: int = DEFAULT_TARGET_BYTES,
-    max_points: int = DEFAULT_MAX_POINTS,
-) -> list[EncodedBlock]:
-    """Like :func:`merge_points`, returning the encoded values too (what the storage layer writes)."""
-    new = [normalize_point(p) for p in new_points]
-    if block is None and not new:
-        return []
-    if not new:
-        assert block is not None
-        return split_block(block, target_bytes=target_bytes, max_points=max_points)
-    return split_block(_merged_block(block, new), target_bytes=target_bytes, max_points=max_points)
-
-
-def merge_points(
-    block: Block | None,
-    new_points: Iterable[Point | tuple[Any, ...]],
-    *,
-    target_bytes: int = DEFAULT_TARGET_BYTES,
-    max_points: int = DEFAULT_MAX_POINTS,
-) -> list[Block]:
-    """Merge ``new_points`` into ``block`` (None for a new series) and split the result by size.
-
-    A step already present is overwritten (the last occurrence in ``new_points`` wins); points land in
-    step order wherever they fall. The value kind is re-inferred over the merged values.
-    """
-    encoded = merge_points_encoded(block, new_points, target_bytes=target_bytes, max_points=max_points)
-    return [e.block for e in encoded]
-
-
 def owner_index(first_steps: Sequence[int], step: int) -> int:
     """Index of the block that owns ``step`` given the blocks' first steps (sorted); 0 before the first."""
     return max(0, bisect_right(first_steps, step) - 1)
-
-
-def blocks_to_rewrite(summaries: Sequence[BlockSummary], steps: Iterable[int]) -> list[BlockSummary]:
-    """The existing blocks (sorted by first step) that a write of ``steps`` has to rewrite."""
-    if not summaries:
-        return []
-    firsts = [s.first_step for s in summaries]
-    hit = sorted({owner_index(firsts, s) for s in steps})
-    return [summaries[i] for i in hit]
-
-
-def plan_write(
-    summaries: Sequence[BlockSummary],
-    new_points: Iterable[Point | tuple[Any, ...]],
-    load: Callable[[BlockSummary], Block],
-    *,
-    target_bytes: int = DEFAULT_TARGET_BYTES,
-    max_points: int = DEFAULT_MAX_POINTS,
-) -> WritePlan:
-    """Plan the write of a batch into a series whose blocks have ``summaries`` (sorted by first step).
-
-    ``load`` returns the decoded block for a summary (the storage layer reads the key at its first
-    step); only blocks that receive points are loaded. Apply the plan by clearing ``remove`` and then
-    setting ``put``, in one transaction.
-    """
-    new = [normalize_point(p) for p in new_points]
-    if not new:
-        return WritePlan()
-    if not summaries:
-        return WritePlan(
-            [], merge_points_encoded(None, new, target_bytes=target_bytes, max_points=max_points)
-        )
-    firsts = [s.first_step for s in summaries]
-    groups: dict[int, list[Point]] = {}
-    for p in new:
-        groups.setdefault(owner_index(firsts, p.step), []).append(p)
-    plan = WritePlan()
-    for i in sorted(groups):
-        old = summaries[i]
-        plan.remove.append(old.first_step)
-        plan.put.extend(
-            merge_points_encoded(load(old), groups[i], target_bytes=target_bytes, max_points=max_points)
-        )
-    return plan

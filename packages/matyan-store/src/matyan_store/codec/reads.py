@@ -12,7 +12,7 @@ from itertools import chain
 from operator import add
 from typing import Any
 
-from matyan_store.codec.block import NO_EXTREME, SKETCH_CHUNK, Block
+from matyan_store.codec.block import NO_EXTREME, SKETCH_WINDOW, Block
 from matyan_store.codec.points import Point, Value, ValueKind, coerce_values, unify_kinds
 from matyan_store.codec.summary import BlockSummary
 
@@ -145,7 +145,7 @@ class _Buckets:
 
 
 class _Extremes:
-    """Range min/max queries on one decoded block, using its sketch for whole chunks."""
+    """Range min/max queries on one decoded block, using its sketch for whole windows."""
 
     __slots__ = ("clean", "max_idx", "max_val", "min_idx", "min_val", "values")
 
@@ -160,7 +160,7 @@ class _Extremes:
         if self.clean:
             sketch = block.sketch
             nc = len(sketch) // 2
-            starts = range(0, nc * SKETCH_CHUNK, SKETCH_CHUNK)
+            starts = range(0, nc * SKETCH_WINDOW, SKETCH_WINDOW)
             self.min_idx = list(map(add, starts, sketch[:nc]))
             self.max_idx = list(map(add, starts, sketch[nc:]))
             self.min_val = list(map(values.__getitem__, self.min_idx))
@@ -171,16 +171,16 @@ class _Extremes:
         if not self.clean:
             return self._slow(a, b)
         values = self.values
-        ca = -(-a // SKETCH_CHUNK)
-        cb = b // SKETCH_CHUNK
+        ca = -(-a // SKETCH_WINDOW)
+        cb = b // SKETCH_WINDOW
         if ca >= cb:
             seg = values[a:b]
             return a + seg.index(min(seg)), a + seg.index(max(seg))
-        # Left edge, whole chunks, right edge: in step order, so strict comparisons keep the earliest.
+        # Left edge, whole windows, right edge: in step order, so strict comparisons keep the earliest.
         lo_i = hi_i = -1
         lo_v: Any = None
         hi_v: Any = None
-        left_end = ca * SKETCH_CHUNK
+        left_end = ca * SKETCH_WINDOW
         if a < left_end:
             seg = values[a:left_end]
             lo_v = min(seg)
@@ -195,7 +195,7 @@ class _Extremes:
         m = max(cmax)
         if hi_i < 0 or m > hi_v:
             hi_v, hi_i = m, self.max_idx[ca + cmax.index(m)]
-        right_start = cb * SKETCH_CHUNK
+        right_start = cb * SKETCH_WINDOW
         if right_start < b:
             seg = values[right_start:b]
             m = min(seg)
@@ -222,8 +222,8 @@ class _Extremes:
         return None if lo_i < 0 else (lo_i, hi_i)
 
 
-# The sketch stores NO_EXTREME only for all-NaN chunks, which the clean path never sees.
-assert NO_EXTREME >= SKETCH_CHUNK
+# The sketch stores NO_EXTREME only for all-NaN windows, which the clean path never sees.
+assert NO_EXTREME >= SKETCH_WINDOW
 
 
 def _summary_pt(p: Point) -> _Pt:
@@ -309,23 +309,3 @@ def _downsample_block(
             hi_pt = (steps[b], values[b], epochs[b], timestamps[b])
         acc.add(bucket, first_pt, lo_pt, hi_pt, last_pt)
         i = j
-
-
-def downsample_blocks(
-    blocks: Sequence[Block],
-    buckets: int,
-    start: int | None = None,
-    stop: int | None = None,
-    *,
-    with_epochs_timestamps: bool = True,
-) -> Block:
-    """:func:`downsample` over blocks already in memory (sorted, non-overlapping)."""
-    by_first = {b.first_step: b for b in blocks}
-    return downsample(
-        [b.summary for b in blocks],
-        lambda s: by_first[s.first_step],
-        buckets,
-        start,
-        stop,
-        with_epochs_timestamps=with_epochs_timestamps,
-    )

@@ -3,13 +3,13 @@
 Layout under the ``ENTITIES`` subspace (``kind`` is the entity's singular name, as in backups:
 ``"experiment"``, ``"tag"``, ``"dashboard"``, ``"dashboard_app"``, ``"report"``, ``"note"``):
 
-- ``(kind, "r", id, chunk)``: the entity's fields (without ``id`` and ``run_count``) as one encoded dict,
-  split into chunks below the engine's value limit, so a long report or a big app state still fits;
+- ``(kind, "r", id, part)``: the entity's fields (without ``id`` and ``run_count``) as one encoded dict,
+  split into parts below the engine's value limit, so a long report or a big app state still fits;
 - ``(kind, "n", name)`` -> id: the unique-name entry of experiments and tags;
 - ``(kind, "c", id)``: the run count of experiments and tags, a little-endian signed 64-bit integer kept
   apart from the record so that attaching runs never rewrites (nor conflicts on) the entity itself;
 - ``("note", "o", owner_kind, owner_id, note_id)``: notes by owner (see :mod:`.notes`);
-- ``("project", "r", "", chunk)`` and ``("pinned_sequences", "r", "", chunk)``: the project settings.
+- ``("project", "r", "", part)`` and ``("pinned_sequences", "r", "", part)``: the project settings.
 
 Listing a kind is one range read in id order, which is the order the API promises (by id).
 Functions take a transaction and never open one, so callers combine them with other writes atomically.
@@ -41,7 +41,7 @@ __all__ = [
 # Ids and names go into keys, and FoundationDB caps keys at 10 kB; these bounds leave ample room.
 MAX_ID_BYTES: Final = 512
 MAX_NAME_BYTES: Final = 2_000
-# A record is split into chunks of this size: below FoundationDB's 100 kB value limit.
+# A record is split into parts of this size: below FoundationDB's 100 kB value limit.
 CHUNK_BYTES: Final = 90_000
 # A whole record stays well inside one transaction (10 MB) even next to other writes.
 MAX_RECORD_BYTES: Final = 2_000_000
@@ -133,18 +133,18 @@ def read_record(tr: ReadTransaction, kind: str, entity_id: str) -> dict[str, Any
     if not fits_key(entity_id, MAX_ID_BYTES):
         return None
     begin, end = kind_space(kind).range((_RECORD, entity_id))
-    chunks = [value for _, value in tr.get_range(begin, end)]
-    if not chunks:
+    parts = [value for _, value in tr.get_range(begin, end)]
+    if not parts:
         return None
-    return _decode_record(b"".join(chunks))
+    return _decode_record(b"".join(parts))
 
 
 def write_record(tr: Transaction, kind: str, entity_id: str, fields: dict[str, Any], label: str) -> None:
-    """Store ``fields`` as the entity's record, replacing any previous record (and its chunks)."""
+    """Store ``fields`` as the entity's record, replacing any previous record (and its parts)."""
     data = _encode_entity(label, fields)
     if len(data) > MAX_RECORD_BYTES:
         raise InvalidEntity(f"{label} '{entity_id}' is {len(data)} bytes encoded, over {MAX_RECORD_BYTES}")
-    _write_chunks(tr, kind, entity_id, data)
+    _write_parts(tr, kind, entity_id, data)
 
 
 def _encode_entity(label: str, value: Any) -> bytes:
@@ -155,9 +155,9 @@ def _encode_entity(label: str, value: Any) -> bytes:
         raise InvalidEntity(f"{label} cannot be stored: {exc}") from None
 
 
-def _write_chunks(tr: Transaction, kind: str, entity_id: str, data: bytes) -> None:
+def _write_parts(tr: Transaction, kind: str, entity_id: str, data: bytes) -> None:
     space = kind_space(kind)
-    # A shorter record than before must not leave stale trailing chunks behind.
+    # A shorter record than before must not leave stale trailing parts behind.
     tr.clear_range(*space.range((_RECORD, entity_id)))
     for index, start in enumerate(range(0, max(len(data), 1), CHUNK_BYTES)):
         tr.set(space.pack((_RECORD, entity_id, index)), data[start : start + CHUNK_BYTES])
@@ -169,7 +169,7 @@ def clear_record(tr: Transaction, kind: str, entity_id: str) -> None:
 
 
 def iter_records(tr: ReadTransaction, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every ``(id, fields)`` of ``kind`` in id order (one range read; chunks are joined)."""
+    """Every ``(id, fields)`` of ``kind`` in id order (one range read; parts are joined)."""
     space = kind_space(kind)
     begin, end = space.range((_RECORD,))
     current: str | None = None
@@ -270,13 +270,13 @@ def clear_count(tr: Transaction, kind: str, entity_id: str) -> None:
 def read_singleton(tr: ReadTransaction, kind: str) -> Any:
     """The value stored for a singleton ``kind`` (``None`` when absent)."""
     begin, end = kind_space(kind).range((_RECORD, ""))
-    chunks = [value for _, value in tr.get_range(begin, end)]
-    return decode_value(b"".join(chunks)) if chunks else None
+    parts = [value for _, value in tr.get_range(begin, end)]
+    return decode_value(b"".join(parts)) if parts else None
 
 
 def write_singleton(tr: Transaction, kind: str, value: Any) -> None:
-    """Replace the value of a singleton ``kind`` (stored in chunks like a record)."""
+    """Replace the value of a singleton ``kind`` (stored in parts like a record)."""
     data = _encode_entity(kind, value)
     if len(data) > MAX_RECORD_BYTES:
         raise InvalidEntity(f"{kind} is {len(data)} bytes encoded, over {MAX_RECORD_BYTES}")
-    _write_chunks(tr, kind, "", data)
+    _write_parts(tr, kind, "", data)

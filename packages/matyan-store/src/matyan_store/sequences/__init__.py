@@ -8,14 +8,14 @@ per series. Functions take a transaction; see :mod:`matyan_store.sequences.store
 
 from matyan_store.codec import Block, Point
 from matyan_store.sequences.store import (
-    _UNREAD as UNREAD,
-)
-from matyan_store.sequences.store import (
     BLOCK_TARGET_BYTES,
     LAST_VALUE_MAX_BYTES,
+    UNREAD,
     PointTooLarge,
     SeriesKey,
     SeriesSummary,
+    SeriesWrite,
+    Unread,
     delete_run_series,
     get_summary,
     list_run_series,
@@ -27,9 +27,6 @@ from matyan_store.sequences.store import (
     read_tail,
     write_points,
 )
-from matyan_store.sequences.store import (
-    _Unread as Unread,
-)
 
 __all__ = [
     "BLOCK_TARGET_BYTES",
@@ -40,6 +37,7 @@ __all__ = [
     "PointTooLarge",
     "SeriesKey",
     "SeriesSummary",
+    "SeriesWrite",
     "Unread",
     "delete_run_series",
     "get_summary",

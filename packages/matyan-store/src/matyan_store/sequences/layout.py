@@ -3,13 +3,13 @@
 Per run (so one prefix clears a run, and listing a run's series never walks block bodies)::
 
     (run, 0, ctx, name)                       series summary (SeriesSummary record)
-    (run, 1, ctx, name, 0, first_step)        block index entry: chunk count, block summary, rollup
+    (run, 1, ctx, name, 0, first_step)        block index entry: part count, block summary, rollup
     (run, 1, ctx, name, 1, first_step)        block body, when it fits one value
-    (run, 1, ctx, name, 1, first_step, i)     block body chunk i, when it does not (a huge object)
+    (run, 1, ctx, name, 1, first_step, i)     block body part i, when it does not (a huge object)
 
 The last block of a series may be *open* (see :mod:`matyan_store.sequences.open_block`): its index entry
 says so, and its body is a list of raw segments, segment 0 at the body key and segment ``i >= 1`` at the
-chunk key ``i``, so an append adds one small key instead of rewriting the block.
+part key ``i``, so an append adds one small key instead of rewriting the block.
 
 Small ints as tags keep keys short (an int 0 packs to one byte). The index entries of one series are
 contiguous, so a reader picks blocks from one short range read without touching any body.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from matyan_store.codec import BlockSummary, decode_summary, encode_summary
 from matyan_store.codec.varint import ByteReader, put_bytes, put_uvarint
@@ -95,7 +94,7 @@ def index_base(run_id: str, ctx: int, name: str) -> bytes:
 
 
 def body_key(run_id: str, ctx: int, name: str, first_step: int) -> bytes:
-    """Key of a block body stored in one value (its chunks, if any, extend this key)."""
+    """Key of a block body stored in one value (its parts, if any, extend this key)."""
     return SERIES.pack((run_id, DATA_SECTION, ctx, name, BODY_TAG, first_step))
 
 
@@ -103,12 +102,12 @@ def body_key(run_id: str, ctx: int, name: str, first_step: int) -> bytes:
 class IndexEntry:
     """What the index says about one block: its summary, how many keys its body spans, its rollup.
 
-    An open block (``open``) has no rollup; ``chunks`` counts its raw segments and ``raw_bytes`` their
+    An open block (``open``) has no rollup; ``parts`` counts its raw segments and ``raw_bytes`` their
     total size (what decides when it is sealed).
     """
 
     summary: BlockSummary
-    chunks: int
+    parts: int
     rollup: bytes
     open: bool = False
     raw_bytes: int = 0
@@ -119,10 +118,10 @@ class IndexEntry:
         return self.summary.first_step
 
 
-def encode_index_entry(summary: BlockSummary, chunks: int, rollup: bytes) -> bytes:
+def encode_index_entry(summary: BlockSummary, parts: int, rollup: bytes) -> bytes:
     """Encode the index entry value of a sealed block."""
     out = bytearray((_INDEX_VERSION,))
-    put_uvarint(out, chunks)
+    put_uvarint(out, parts)
     put_bytes(out, encode_summary(summary))
     put_bytes(out, rollup)
     return bytes(out)
@@ -150,17 +149,9 @@ def decode_index_entry(data: bytes) -> IndexEntry:
         return IndexEntry(summary, segments, b"", True, raw_bytes)
     if version != _INDEX_VERSION:
         raise ValueError(f"unsupported series index entry version {version}")
-    chunks = r.uvarint()
+    parts = r.uvarint()
     summary = decode_summary(r.sized())
     rollup = r.sized()
     if not r.at_end():
         raise ValueError("trailing bytes after series index entry")
-    return IndexEntry(summary, chunks, rollup)
-
-
-def step_of_index_key(key: bytes) -> int:
-    """The first step encoded at the end of an index key."""
-    step: Any = SERIES.unpack(key)[-1]
-    if type(step) is not int:
-        raise ValueError(f"not a series index key: {key!r}")
-    return step
+    return IndexEntry(summary, parts, rollup)

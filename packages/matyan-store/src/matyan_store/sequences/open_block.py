@@ -107,17 +107,6 @@ def encode_segment(
     return bytes(out)
 
 
-def segment_points(kind: ValueKind, points: Sequence[Point]) -> bytes:
-    """:func:`encode_segment` of points (values already of ``kind``)."""
-    return encode_segment(
-        kind,
-        [p.step for p in points],
-        [p.value for p in points],
-        [p.epoch for p in points],
-        [p.timestamp for p in points],
-    )
-
-
 def segment_block(block: Block, start: int, stop: int) -> bytes:
     """:func:`encode_segment` of the points ``[start, stop)`` of ``block``."""
     return encode_segment(

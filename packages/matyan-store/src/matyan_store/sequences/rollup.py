@@ -1,12 +1,12 @@
-"""Block rollups: the first, min, max and last point of every chunk of a numeric block.
+"""Block rollups: the first, min, max and last point of every window of a numeric block.
 
 A rollup is stored in the block's index entry, next to its summary, so a chart over many blocks is
 answered from index entries alone, without loading or decoding a single block body: a 1M-point
-series is ~15,600 chunks of :data:`ROLLUP_CHUNK` points instead of 1M points.
+series is ~15,600 windows of :data:`ROLLUP_WINDOW` points instead of 1M points.
 
 The chart path (:func:`rollup_downsample`) works on *atoms*, each the first/min/max/last of a run of
 consecutive points. A bucket takes the atoms whose first step falls in it, so bucket edges snap to
-chunk edges; that is only done when a bucket spans at least :data:`MIN_CHUNKS_PER_BUCKET` chunks
+window edges; that is only done when a bucket spans at least :data:`MIN_WINDOWS_PER_BUCKET` windows
 (the edges then move by at most 1/8 of a bucket). Each bucket's min and max are still the exact
 extremes of the points it holds, so a spike is never hidden. Narrower buckets (zoomed charts) return
 ``None`` here and the caller resamples at full resolution.
@@ -24,16 +24,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from matyan_store.codec import Block, BlockSummary, ValueKind
-from matyan_store.codec.block import SKETCH_CHUNK
+from matyan_store.codec.block import SKETCH_WINDOW
 from matyan_store.codec.points import Value, coerce_values, unify_kinds
 from matyan_store.codec.varint import ByteReader, put_uvarint
 from matyan_store.sequences.layout import IndexEntry
 
-ROLLUP_CHUNK = SKETCH_CHUNK
-"""Points per rollup chunk (the codec's sketch chunk, whose min/max offsets the rollup reuses)."""
+ROLLUP_WINDOW = SKETCH_WINDOW
+"""Points per rollup window (the codec's sketch window, whose min/max offsets the rollup reuses)."""
 
-MIN_CHUNKS_PER_BUCKET = 8
-"""A bucket must span this many chunks (in steps) before bucket edges may snap to chunk edges."""
+MIN_WINDOWS_PER_BUCKET = 8
+"""A bucket must span this many windows (in steps) before bucket edges may snap to window edges."""
 
 _VERSION = 3
 
@@ -74,7 +74,7 @@ class Atoms:
 def build_rollup(block: Block, summary: BlockSummary) -> bytes:
     """The rollup of an encoded block (empty when the block does not qualify)."""
     kind = block.kind
-    if kind not in (ValueKind.FLOAT, ValueKind.INT) or summary.nan_count or len(block) < 2 * ROLLUP_CHUNK:
+    if kind not in (ValueKind.FLOAT, ValueKind.INT) or summary.nan_count or len(block) < 2 * ROLLUP_WINDOW:
         # Short blocks cost little to decode; a rollup would only add bytes.
         return b""
     steps = block.steps
@@ -82,8 +82,8 @@ def build_rollup(block: Block, summary: BlockSummary) -> bytes:
     n = len(block)
     sketch = block.sketch  # computed (and cached) when the block was encoded
     nc = len(sketch) // 2
-    starts = range(0, n, ROLLUP_CHUNK)
-    ends = [min(s + ROLLUP_CHUNK, n) - 1 for s in starts]
+    starts = range(0, n, ROLLUP_WINDOW)
+    ends = [min(s + ROLLUP_WINDOW, n) - 1 for s in starts]
     mins = [s + o for s, o in zip(starts, sketch[:nc], strict=True)]
     maxs = [s + o for s, o in zip(starts, sketch[nc:], strict=True)]
     base = steps[0]
@@ -122,19 +122,19 @@ def decode_rollup(data: bytes, base: int) -> tuple[ValueKind, Atoms]:
     vals: list[Value] = vals_arr.tolist()
     st = [base + o for o in offs]
     a, b, c = nc, 2 * nc, 3 * nc
-    # Column order: chunk starts, ends, minima, maxima.
+    # Column order: window starts, ends, minima, maxima.
     return kind, Atoms(st[:a], vals[:a], st[b:c], vals[b:c], st[c:], vals[c:], st[a:b], vals[a:b])
 
 
 def atoms_of_block(block: Block, lo: int, hi: int, nan_count: int) -> Atoms:
-    """Atoms of ``ROLLUP_CHUNK`` points over the points of a decoded block with ``lo <= step <= hi``."""
+    """Atoms of ``ROLLUP_WINDOW`` points over the points of a decoded block with ``lo <= step <= hi``."""
     steps = block.steps
     values = block.values
     i = bisect_left(steps, lo)
     end = bisect_right(steps, hi)
     out = Atoms.empty()
-    for a in range(i, end, ROLLUP_CHUNK):
-        b = min(a + ROLLUP_CHUNK, end)
+    for a in range(i, end, ROLLUP_WINDOW):
+        b = min(a + ROLLUP_WINDOW, end)
         seg = values[a:b]
         out.first_s.append(steps[a])
         out.first_v.append(values[a])
@@ -212,7 +212,7 @@ def rollup_downsample(
     """Steps and values of a chart over ``entries`` from their rollups, or None when it does not apply.
 
     ``entries`` are the index entries overlapping ``[start, stop)``, in step order. Not applicable (None):
-    non-numeric blocks, or buckets narrower than :data:`MIN_CHUNKS_PER_BUCKET` chunks of some block.
+    non-numeric blocks, or buckets narrower than :data:`MIN_WINDOWS_PER_BUCKET` windows of some block.
     Blocks without a rollup, or cut by the range, are decoded and atomised the same way.
     """
     if not entries:
@@ -229,8 +229,8 @@ def rollup_downsample(
     width = -(-(hi - lo + 1) // buckets)
     for e in entries:
         s = e.summary
-        chunk_span = (s.last_step - s.first_step + 1) * ROLLUP_CHUNK / s.count
-        if width < MIN_CHUNKS_PER_BUCKET * chunk_span:
+        window_span = (s.last_step - s.first_step + 1) * ROLLUP_WINDOW / s.count
+        if width < MIN_WINDOWS_PER_BUCKET * window_span:
             return None
     atoms = Atoms.empty()
     for e in entries:

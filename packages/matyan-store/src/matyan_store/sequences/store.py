@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from matyan_store import params_catalogue
 from matyan_store.codec import (
     DEFAULT_MAX_POINTS,
     MAX_VALUE_BYTES,
@@ -30,12 +29,12 @@ from matyan_store.codec import (
     downsample,
     empty_block,
     encode_block_columns,
-    join_chunks,
+    join_parts,
     merge_block,
     normalize_point,
     owner_index,
     split_block,
-    split_large_value,
+    split_into_parts,
 )
 from matyan_store.codec import read_range as codec_read_range
 from matyan_store.codec import tail as codec_tail
@@ -116,6 +115,18 @@ class SeriesSummary:
     max_step: int | None = None
     value_kind: str = "float"
     last_value_omitted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesWrite:
+    """Points were written to series ``key``: its summary went from ``old`` (None: a new series) to ``new``.
+
+    What the run-level writer hands to :func:`matyan_store.upkeep.apply` after :func:`write_points`.
+    """
+
+    key: SeriesKey
+    old: SeriesSummary | None
+    new: SeriesSummary
 
 
 # --- summary records ---------------------------------------------------------------------------------
@@ -240,40 +251,39 @@ class _Series:
         first = entry.first_step
         key = self.body_key(first)
         if entry.open:
-            # Segment 0 is the body key itself, segment i >= 1 the chunk key i: one get or one range.
-            if entry.chunks == 1:
+            # Segment 0 is the body key itself, segment i >= 1 the part key i: one get or one range.
+            if entry.parts == 1:
                 data = self.tr.get(key)
                 parts = [] if data is None else [data]
             else:
                 parts = [v for _, v in self.tr.get_range(key, key + b"\xff")]
-            if len(parts) != entry.chunks:
+            if len(parts) != entry.parts:
                 raise ValueError(
-                    f"series {self.key} open block at step {first} has {len(parts)} of "
-                    f"{entry.chunks} segments"
+                    f"series {self.key} open block at step {first} has {len(parts)} of {entry.parts} segments"
                 )
             return decode_segments(parts)
-        if entry.chunks == 1:
+        if entry.parts == 1:
             data = self.tr.get(key)
             if data is None:
                 raise ValueError(f"series {self.key} lost the body of its block at step {first}")
         else:
             parts = [v for _, v in self.tr.get_range(key + b"\x00", key + b"\xff")]
-            if len(parts) != entry.chunks:
+            if len(parts) != entry.parts:
                 raise ValueError(
-                    f"series {self.key} block at step {first} has {len(parts)} of {entry.chunks} chunks"
+                    f"series {self.key} block at step {first} has {len(parts)} of {entry.parts} parts"
                 )
-            data = join_chunks(parts)
+            data = join_parts(parts)
         return decode_block(data)
 
 
 # --- writing -----------------------------------------------------------------------------------------
 
 
-class _Unread:
-    """Type of :data:`_UNREAD`, the default of ``write_points(summary=...)``: read it from the store."""
+class Unread:
+    """Type of :data:`UNREAD`, the default of ``write_points(summary=...)``: read it from the store."""
 
 
-_UNREAD = _Unread()
+UNREAD = Unread()
 
 
 def _sorted_unique(points: Sequence[Point | tuple[Any, ...]]) -> list[Point]:
@@ -300,9 +310,12 @@ def write_points(
     points: Sequence[Point | tuple[Any, ...]],
     dtype: str,
     *,
-    summary: SeriesSummary | _Unread | None = _UNREAD,
+    summary: SeriesSummary | Unread | None = UNREAD,
 ) -> SeriesSummary:
     """Write ``points`` (any order; a step given twice keeps its last point) and return the new summary.
+
+    This keeps the series only: the run's indexes and the params catalogue follow through
+    :func:`matyan_store.runs.write_run_series`, the writer ingestion and restores use.
 
     A step already stored is overwritten, so writing the same batch twice changes nothing. Each block
     receiving points is loaded once and each resulting block written once. A point whose block is larger
@@ -317,12 +330,11 @@ def write_points(
     decoded or encoded; every few thousand points the open block is sealed into compressed blocks.
     """
     pts = _sorted_unique(points)
-    old = get_summary(tr, key) if isinstance(summary, _Unread) else summary
+    old = get_summary(tr, key) if isinstance(summary, Unread) else summary
     if not pts:
         if old is None:
             raise ValueError(f"no points to write to new series {key}")
         return old
-    params_catalogue.series_written(tr, key, None if old is None else old.dtype, dtype)
     ser = _Series(tr, key)
     lo, hi = pts[0].step, pts[-1].step
     if old is not None and lo > old.last_step:
@@ -362,14 +374,14 @@ def _append_open(tr: Transaction, ser: _Series, entry: IndexEntry, pts: list[Poi
     stamps = [p.timestamp for p in pts]
     segments = _segments(kind, steps, values, epochs, stamps)
     raw = entry.raw_bytes + sum(map(len, segments))
-    if raw > open_max_bytes(BLOCK_TARGET_BYTES) or entry.chunks + len(segments) > MAX_SEGMENTS:
+    if raw > open_max_bytes(BLOCK_TARGET_BYTES) or entry.parts + len(segments) > MAX_SEGMENTS:
         return None
     first = entry.first_step
     body = ser.body_key(first)
-    for i, seg in enumerate(segments, entry.chunks):
+    for i, seg in enumerate(segments, entry.parts):
         tr.set(body + layout.pack_step(i), seg)
     summary = combine_summaries([s, summarize(kind, steps, values, epochs, stamps)])
-    tr.set(ser.index_key(first), encode_open_index_entry(summary, entry.chunks + len(segments), raw))
+    tr.set(ser.index_key(first), encode_open_index_entry(summary, entry.parts + len(segments), raw))
     return summary
 
 
@@ -483,9 +495,9 @@ def _store_blocks(
         if first not in indexed:
             tr.clear(ser.index_key(first))
         body = ser.body_key(first)
-        if e.chunks > 1:
+        if e.parts > 1:
             tr.clear_range(body + b"\x00", body + b"\xff")
-        if first not in single and (e.chunks == 1 or e.open):
+        if first not in single and (e.parts == 1 or e.open):
             tr.clear(body)
     limit = tr.approximate_size + tr.remaining_size
     put_summaries: list[BlockSummary] = []
@@ -501,16 +513,16 @@ def _store_blocks(
                 "cannot fit in one transaction",
             )
         if len(data) <= MAX_VALUE_BYTES:
-            chunks = 1
+            n_parts = 1
             tr.set(body, data)
         else:
-            parts = split_large_value(data, MAX_VALUE_BYTES)
-            chunks = len(parts)
+            parts = split_into_parts(data, MAX_VALUE_BYTES)
+            n_parts = len(parts)
             for i, part in enumerate(parts):
                 tr.set(body + pack((i,)), part)
         summary = eb.summary
         put_summaries.append(summary)
-        tr.set(ser.index_key(first), encode_index_entry(summary, chunks, build_rollup(eb.block, summary)))
+        tr.set(ser.index_key(first), encode_index_entry(summary, n_parts, build_rollup(eb.block, summary)))
     if open_tail is not None:
         first = open_tail.first_step
         body = ser.body_key(first)
@@ -660,7 +672,7 @@ def read_downsampled(
 
     Min and max ignore NaN, so a spike is never hidden. With ``with_epochs_timestamps=False`` (steps and
     values only, what a chart needs) wide buckets are answered from the blocks' rollups without loading
-    block bodies, bucket edges snapping to 64-point chunk edges (see
+    block bodies, bucket edges snapping to 64-point window edges (see
     :mod:`matyan_store.sequences.rollup`); zoomed-in ranges and the full-column form are resampled at
     full resolution with exact equal-width buckets.
     """

@@ -44,6 +44,14 @@ from matyan_models.ingestion import (
     RemoveTagMessage,
     SetRunPropertyMessage,
 )
+from matyan_models.sequence_kinds import (
+    BLOBS_ATTR,
+    LOG_DTYPES,
+    LOG_RECORDS_DTYPE,
+    LOG_RECORDS_SEQUENCE,
+    LOGS_DTYPE,
+    LOGS_SEQUENCE,
+)
 from matyan_store import entities, runs, sequences, tombstones
 from matyan_store.codec import normalize_point
 from matyan_store.engine.base import Transaction
@@ -51,8 +59,6 @@ from matyan_store.sequences import Point, SeriesKey, SeriesSummary
 from matyan_workers.ingest.deletions import PendingDeletion, get_pending, put_pending
 
 __all__ = [
-    "LOGS_SEQUENCE",
-    "LOG_RECORDS_SEQUENCE",
     "MetricPoint",
     "Outcome",
     "TxnApplier",
@@ -61,11 +67,8 @@ __all__ = [
     "metric_value",
 ]
 
-LOGS_SEQUENCE = "logs"
-LOG_RECORDS_SEQUENCE = "__log_records"
 
 _INT_DTYPES = frozenset({"int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "long"})
-_NON_BLOB_DTYPES = frozenset({"logs", "log_records"})
 
 
 class Outcome:
@@ -147,13 +150,13 @@ def _blob_key_of(value: Any) -> str | None:
 def collect_blob_keys(tr: Transaction, run_id: str) -> list[str]:
     """Every blob key the run refers to: ``attrs.__blobs__`` and the ``s3_key`` of its custom objects."""
     keys: set[str] = set()
-    blobs = runs.get_run_attrs(tr, run_id, ("__blobs__",))
+    blobs = runs.get_run_attrs(tr, run_id, (BLOBS_ATTR,))
     if isinstance(blobs, Mapping):
         for ref in blobs.values():
             if (key := _blob_key_of(ref)) is not None:
                 keys.add(key)
     for series, summary in sequences.list_run_series(tr, run_id):
-        if summary.value_kind != "object" or summary.dtype in _NON_BLOB_DTYPES:
+        if summary.value_kind != "object" or summary.dtype in LOG_DTYPES:
             continue
         for value in sequences.read_range(tr, series).values:
             items = value if isinstance(value, list) else [value]
@@ -303,7 +306,7 @@ class TxnApplier:
             case LogTerminalLineMessage():
                 self._ensure_run_once(run_id)
                 ctx_id = self._context_id(run_id, None)
-                self._add_point(run_id, ctx_id, LOGS_SEQUENCE, "logs", frame.step, frame.line, None)
+                self._add_point(run_id, ctx_id, LOGS_SEQUENCE, LOGS_DTYPE, frame.step, frame.line, None)
             case LogRecordMessage():
                 self._ensure_run_once(run_id)
                 ctx_id = self._context_id(run_id, None)
@@ -314,7 +317,7 @@ class TxnApplier:
                     "args": frame.extra_args,
                     "logger_info": frame.logger_info,
                 }
-                self._add_point(run_id, ctx_id, LOG_RECORDS_SEQUENCE, "log_records", None, record, None)
+                self._add_point(run_id, ctx_id, LOG_RECORDS_SEQUENCE, LOG_RECORDS_DTYPE, None, record, None)
             case LogHParamsMessage():
                 if not frame.value:
                     return Outcome.IGNORED
@@ -343,7 +346,7 @@ class TxnApplier:
                 runs.set_run_attrs(
                     self.tr,
                     run_id,
-                    ("__blobs__", frame.artifact_path),
+                    (BLOBS_ATTR, frame.artifact_path),
                     {"s3_key": frame.s3_key, "content_type": frame.content_type},
                 )
         return Outcome.APPLIED
