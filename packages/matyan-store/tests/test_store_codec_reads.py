@@ -163,3 +163,13 @@ def test_object_series_downsample_keeps_first_and_last_per_bucket() -> None:
     assert out.kind is ValueKind.OBJECT
     assert list(out.steps) == [s for b in range(10) for s in (b * 10, b * 10 + 9)]
     assert out.values[0] == {"line": "log 0"}
+
+
+def test_downsample_of_an_empty_or_reversed_range_inside_one_block_is_empty() -> None:
+    # Such a range still overlaps the block's [first_step, last_step]; it once divided by a zero width.
+    points = [Point(s, float(s)) for s in range(0, 100, 3)]
+    summaries, keys = stored(points, 50_000)
+    assert len(summaries) == 1
+    for start, stop in ((50, 50), (60, 40), (31, 32)):
+        out = downsample(summaries, loader(keys), 10, start, stop)
+        assert len(out) == 0

@@ -254,6 +254,8 @@ def downsample(
         return empty_block(summaries[0].kind if summaries else ValueKind.FLOAT)
     lo = sel[0].first_step if start is None else max(start, sel[0].first_step)
     hi = sel[-1].last_step if stop is None else min(stop - 1, sel[-1].last_step)
+    if hi < lo:  # an empty range (start >= stop) still overlaps a block's summary bounds
+        return empty_block(sel[0].kind)
     width = -(-(hi - lo + 1) // buckets)
     kind = sel[0].kind
     for s in sel[1:]:
