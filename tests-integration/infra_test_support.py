@@ -12,9 +12,11 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from matyan_api.auth.settings import AuthSettings
+from matyan_api.settings import ApiSettings
+from matyan_ops.settings import OpsSettings
 from matyan_store.blobs.settings import BlobSettings
 from matyan_store.engine.settings import EngineSettings
-from matyan_store.settings import Settings
+from matyan_workers.settings import WorkerSettings
 
 REPO = Path(__file__).resolve().parents[1]
 INFRA = REPO / "infra"
@@ -28,9 +30,13 @@ def venv_tool(name: str) -> Path:
     return Path(sys.executable).parent / name
 
 
-def _names_of(model: type[BaseSettings]) -> set[str]:
+def settings_env_names(model: type[BaseSettings]) -> set[str]:
+    """The variables ``model`` reads, with those of the settings it nests (the store's, Kafka's)."""
     names: set[str] = set()
     for field_name, info in model.model_fields.items():
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseSettings):
+            names |= settings_env_names(info.annotation)
+            continue
         names.add(field_name.upper())
         alias = info.validation_alias
         if isinstance(alias, AliasChoices):
@@ -41,8 +47,16 @@ def _names_of(model: type[BaseSettings]) -> set[str]:
 
 
 def backend_env_names() -> set[str]:
-    """Every variable the backend's settings read (the contract's names plus the store's additions)."""
-    return _names_of(Settings) | _names_of(EngineSettings) | _names_of(BlobSettings) | _names_of(AuthSettings)
+    """Every variable the backend's settings read (the contract's names plus our additions)."""
+    models: tuple[type[BaseSettings], ...] = (
+        ApiSettings,
+        AuthSettings,
+        WorkerSettings,
+        OpsSettings,
+        EngineSettings,
+        BlobSettings,
+    )
+    return set().union(*(settings_env_names(model) for model in models))
 
 
 # Read by the libraries underneath, not by our settings: GCS client credentials.

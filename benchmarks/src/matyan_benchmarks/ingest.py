@@ -51,8 +51,8 @@ from matyan_models.kafka import IngestionMessage
 from matyan_store import offsets, sequences
 from matyan_store.engine import Engine, ReadTransaction, open_engine
 from matyan_store.sequences import SeriesKey
-from matyan_store.settings import Settings
 from matyan_workers.ingest.batching import BatchResult, BatchRunner, Record
+from matyan_workers.settings import WorkerSettings
 
 try:
     import matyan_dev_services
@@ -544,7 +544,7 @@ def bench_latency(args: argparse.Namespace, bootstrap: str) -> LatencyFigures:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line (defaults from the settings the worker uses)."""
-    settings = Settings()
+    settings = WorkerSettings()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["apply", "kafka", "latency", "all"], default="all")
     ap.add_argument("--runs", type=int, default=20)

@@ -30,6 +30,7 @@ import httpx
 from matyan_api.app import create_app
 from matyan_api.kafka_publisher import RecordingPublisher
 from matyan_api.routes.runs_metric_search import POINTS_PER_BUCKET
+from matyan_api.settings import ApiSettings
 from matyan_benchmarks.harness import Row, loss_curve, open_lmdb, percentile, print_rows, timestamps
 from matyan_models import context_to_id
 from matyan_store import entities, indexes, runs
@@ -37,7 +38,6 @@ from matyan_store.blobs import BlobSettings, open_blob_store
 from matyan_store.engine import Engine, Transaction
 from matyan_store.sequences import Point, SeriesKey, get_summary
 from matyan_store.sequences.layout import run_prefix
-from matyan_store.settings import Settings
 
 __all__ = ["main"]
 
@@ -171,7 +171,10 @@ class _Rows(list[Row]):
 def _client(engine: Engine, blob_dir: Path) -> httpx.AsyncClient:
     blobs = open_blob_store(BlobSettings.from_values(blob_backend_type="local", blob_local_dir=str(blob_dir)))
     app = create_app(
-        Settings(otel_exporter_otlp_endpoint=""), engine=engine, blobs=blobs, publisher=RecordingPublisher()
+        ApiSettings(otel_exporter_otlp_endpoint=""),
+        engine=engine,
+        blobs=blobs,
+        publisher=RecordingPublisher(),
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
 

@@ -22,9 +22,9 @@ from fastapi import FastAPI
 
 from matyan_api.app import create_app
 from matyan_api.kafka_publisher import RecordingPublisher
+from matyan_api.settings import ApiSettings
 from matyan_store.blobs import BlobStore, BlobUriSigner
 from matyan_store.engine import Engine
-from matyan_store.settings import Settings
 
 __all__ = [
     "BASE",
@@ -54,7 +54,7 @@ class CustomObjectsHarness:
 
 @asynccontextmanager
 async def custom_objects_harness(
-    engine: Engine, blobs: BlobStore, publisher: RecordingPublisher, settings: Settings
+    engine: Engine, blobs: BlobStore, publisher: RecordingPublisher, settings: ApiSettings
 ) -> AsyncIterator[CustomObjectsHarness]:
     """An in-process app whose blob URIs are signed with a fresh key and a 600 s time to live."""
     app = create_app(settings, engine=engine, blobs=blobs, publisher=publisher)

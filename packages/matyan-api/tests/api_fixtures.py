@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 
 from matyan_api.app import create_app
 from matyan_api.kafka_publisher import RecordingPublisher
+from matyan_api.settings import ApiSettings
+from matyan_models.kafka_settings import KafkaSettings
 from matyan_store.blobs import BlobSettings, BlobStore, open_blob_store
 from matyan_store.engine import Engine, open_engine
-from matyan_store.settings import Settings
 
 REST = "/api/v1/rest"
 
@@ -33,14 +34,12 @@ class ApiHarness:
     engine: Engine
     blobs: BlobStore
     publisher: RecordingPublisher
-    settings: Settings
+    settings: ApiSettings
 
 
-def make_settings(**overrides: Any) -> Settings:
-    """Settings for tests: explicit values over the environment."""
-    values: dict[str, Any] = {"kafka_bootstrap_servers": "127.0.0.1:1"}
-    values.update(overrides)
-    return Settings(**values)
+def make_settings(kafka: KafkaSettings | None = None, **overrides: Any) -> ApiSettings:
+    """Settings for tests: explicit values over the environment; Kafka at a closed port unless given."""
+    return ApiSettings(kafka=kafka or KafkaSettings(kafka_bootstrap_servers="127.0.0.1:1"), **overrides)
 
 
 def open_test_stores(tmp_path: Path) -> tuple[Engine, BlobStore]:

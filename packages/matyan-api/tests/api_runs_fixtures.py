@@ -16,13 +16,13 @@ import pytest
 
 from matyan_api.app import create_app
 from matyan_api.kafka_publisher import Publisher, RecordingPublisher
+from matyan_api.settings import ApiSettings
 from matyan_models import context_to_id
 from matyan_store import entities
 from matyan_store.blobs import BlobSettings, BlobStore, open_blob_store
 from matyan_store.engine import Engine, Transaction, open_engine
 from matyan_store.runs import RunMeta, create_run, set_context, set_run_attrs, update_run, write_run_series
 from matyan_store.sequences import Point, SeriesKey
-from matyan_store.settings import Settings
 
 BASE = "/api/v1/rest"
 
@@ -56,9 +56,9 @@ def runs_publisher() -> RecordingPublisher:
     return RecordingPublisher()
 
 
-def api_settings() -> Settings:
+def api_settings() -> ApiSettings:
     """Settings for an in-process app: no tracing exporter, whatever the environment says."""
-    return Settings(otel_exporter_otlp_endpoint="")
+    return ApiSettings(otel_exporter_otlp_endpoint="")
 
 
 async def app_client(engine: Engine, blobs: BlobStore, publisher: Publisher) -> httpx.AsyncClient:

@@ -23,9 +23,9 @@ from loguru import logger
 from prometheus_client.parser import text_string_to_metric_families
 
 from matyan_api.kafka_publisher import RecordingPublisher
+from matyan_api.settings import ApiSettings
 from matyan_store.blobs import BlobStore
 from matyan_store.engine import Engine
-from matyan_store.settings import Settings
 
 __all__ = ["runs_blobs", "runs_engine", "runs_publisher"]
 
@@ -84,7 +84,7 @@ async def test_timing_lines_and_planner_path(
     path: str,
     visited: list[tuple[str, str]],
 ) -> None:
-    settings = Settings(otel_exporter_otlp_endpoint="", query_timing_enabled=True)
+    settings = ApiSettings(otel_exporter_otlp_endpoint="", query_timing_enabled=True)
     async with custom_objects_harness(runs_engine, runs_blobs, runs_publisher, settings) as h:
         make_run(h.engine, "r1", name="a")
         make_run(h.engine, "r2", name="b")
@@ -108,7 +108,7 @@ async def test_timing_lines_and_planner_path(
 async def test_disabled_timing_logs_nothing(
     runs_engine: Engine, runs_blobs: BlobStore, runs_publisher: RecordingPublisher, timing_messages: list[str]
 ) -> None:
-    settings = Settings(otel_exporter_otlp_endpoint="", query_timing_enabled=False)
+    settings = ApiSettings(otel_exporter_otlp_endpoint="", query_timing_enabled=False)
     async with custom_objects_harness(runs_engine, runs_blobs, runs_publisher, settings) as h:
         make_run(h.engine, "r1")
         await store_blob_objects(h, "r1", "grid", [1])

@@ -16,16 +16,19 @@ from matyan_dev_services import KafkaService
 
 from matyan_api.app import create_app
 from matyan_api.kafka_publisher import KafkaPublisher
-from matyan_store.settings import Settings
+from matyan_api.settings import ApiSettings
+from matyan_models.kafka_settings import KafkaSettings
 
 pytestmark = pytest.mark.services
 
 
-def _settings(kafka: KafkaService) -> Settings:
+def _settings(kafka: KafkaService) -> ApiSettings:
     return make_settings(
-        kafka_bootstrap_servers=kafka.bootstrap_servers,
-        kafka_control_events_topic=kafka.control_topic,
-        kafka_data_ingestion_topic=kafka.data_topic,
+        kafka=KafkaSettings(
+            kafka_bootstrap_servers=kafka.bootstrap_servers,
+            kafka_control_events_topic=kafka.control_topic,
+            kafka_data_ingestion_topic=kafka.data_topic,
+        )
     )
 
 
@@ -84,7 +87,7 @@ def test_deletes_publish_control_events(kafka_service: KafkaService, tmp_path: P
 
 async def test_delete_run_is_keyed_by_run_id(kafka_service: KafkaService) -> None:
     start = await _end_offsets(kafka_service, kafka_service.data_topic)
-    publisher = KafkaPublisher(_settings(kafka_service))
+    publisher = KafkaPublisher(_settings(kafka_service).kafka)
     await publisher.start()
     try:
         assert publisher.is_ready()
@@ -103,7 +106,7 @@ async def test_delete_run_is_keyed_by_run_id(kafka_service: KafkaService) -> Non
 
 
 async def test_unreachable_broker_is_not_ready_and_publish_fails_softly() -> None:
-    publisher = KafkaPublisher(make_settings(kafka_bootstrap_servers="127.0.0.1:1"))
+    publisher = KafkaPublisher(KafkaSettings(kafka_bootstrap_servers="127.0.0.1:1"))
     await publisher.start()
     try:
         assert publisher.readiness() == {"control_producer": False, "ingestion_producer": False}

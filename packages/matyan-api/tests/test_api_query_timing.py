@@ -19,9 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from matyan_api.app import create_app
 from matyan_api.kafka_publisher import RecordingPublisher
 from matyan_api.query.timing import QueryTimer
+from matyan_api.settings import ApiSettings
 from matyan_store.blobs import BlobStore
 from matyan_store.engine import Engine
-from matyan_store.settings import Settings
 
 __all__ = ["runs_blobs", "runs_engine", "runs_publisher"]
 
@@ -60,7 +60,7 @@ def timing_lines() -> Iterator[list[str]]:
 async def _client(
     engine: Engine, blobs: BlobStore, publisher: RecordingPublisher, *, timing: bool
 ) -> httpx.AsyncClient:
-    settings = Settings(otel_exporter_otlp_endpoint="", query_timing_enabled=timing)
+    settings = ApiSettings(otel_exporter_otlp_endpoint="", query_timing_enabled=timing)
     app = create_app(settings, engine=engine, blobs=blobs, publisher=publisher)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 

@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from api_runs_fixtures import BASE, api_settings, app_client, make_run, read_meta, run_url, runs_engine
+from api_runs_fixtures import BASE, app_client, make_run, read_meta, run_url, runs_engine
 from matyan_dev_services import KafkaService, kafka_ensure_topics
 
 from matyan_api.kafka_publisher import KafkaPublisher
+from matyan_models.kafka_settings import KafkaSettings
 from matyan_store.blobs import BlobSettings, open_blob_store
 from matyan_store.engine import Engine
 
@@ -42,14 +43,12 @@ async def kafka_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process app whose publisher talks to the real broker."""
     data, control = topics
-    settings = api_settings().model_copy(
-        update={
-            "kafka_bootstrap_servers": kafka_service.bootstrap_servers,
-            "kafka_data_ingestion_topic": data,
-            "kafka_control_events_topic": control,
-        }
+    kafka = KafkaSettings(
+        kafka_bootstrap_servers=kafka_service.bootstrap_servers,
+        kafka_data_ingestion_topic=data,
+        kafka_control_events_topic=control,
     )
-    publisher = KafkaPublisher(settings)
+    publisher = KafkaPublisher(kafka)
     await publisher.start()
     assert publisher.is_ready()
     blobs = open_blob_store(BlobSettings.from_values(blob_backend_type="local", blob_local_dir=str(tmp_path)))

@@ -75,7 +75,15 @@ def test_start_serves_and_stops_on_sigterm(tmp_path: Path, process_runner: Proce
 
 def test_start_refuses_development_settings_in_production(tmp_path: Path) -> None:
     env = dict(os.environ)
-    env.update(_env(tmp_path, MATYAN_ENVIRONMENT="production"))
+    env.update(
+        _env(
+            tmp_path,
+            MATYAN_ENVIRONMENT="production",
+            KAFKA_BOOTSTRAP_SERVERS="localhost:9092",
+            CORS_ORIGINS='["*"]',
+        )
+    )
+    env.pop("MATYAN_AUTH", None)
     done = subprocess.run(
         [CLI, "start", "--host", "127.0.0.1", "--port", "1"],
         env=env,
@@ -85,5 +93,13 @@ def test_start_refuses_development_settings_in_production(tmp_path: Path) -> Non
         check=False,
     )
     assert done.returncode == 2
-    assert "BLOB_URI_SECRET" in done.stderr
-    assert "MATYAN_STORE_ENGINE" in done.stderr
+    assert "refusing to start in production mode with development settings:" in done.stderr
+    # The store's, Kafka's, the API's and authentication's problems, all in the one message.
+    for name in (
+        "BLOB_URI_SECRET",
+        "MATYAN_STORE_ENGINE",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "CORS_ORIGINS",
+        "MATYAN_AUTH",
+    ):
+        assert f"  - {name}" in done.stderr

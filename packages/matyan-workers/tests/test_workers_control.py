@@ -17,14 +17,14 @@ from workers_fixtures import CLIENT_DT, delete_value, engine, frontier_value, lm
 from workers_kafka_fixtures import fresh_topics, produce
 
 from matyan_models import ControlEvent
+from matyan_models.kafka_settings import KafkaSettings
 from matyan_store import deadletters, runs, tombstones
 from matyan_store.blobs import BlobSettings, BlobStore, open_blob_store
 from matyan_store.engine import Engine, open_engine
-from matyan_store.settings import Settings
 from matyan_workers.control.consumer import ControlWorker
 from matyan_workers.ingest.consumer import IngestWorker
 from matyan_workers.ingest.deletions import list_pending
-from matyan_workers.kafka_config import WorkerSettings
+from matyan_workers.settings import WorkerSettings
 
 __all__ = ["engine"]
 
@@ -37,8 +37,9 @@ def _record(value: bytes, offset: int = 0) -> Any:
     return SimpleNamespace(topic="control", partition=0, offset=offset, key=None, value=value)
 
 
-def _worker_settings(group: str) -> WorkerSettings:
+def _worker_settings(group: str, kafka: KafkaSettings | None = None) -> WorkerSettings:
     return WorkerSettings(
+        kafka=kafka or KafkaSettings(),
         matyan_ingest_group_id=group,
         matyan_control_group_id=group,
         matyan_kafka_session_timeout_ms=2000,
@@ -81,14 +82,14 @@ class _FlakyBlobs:
 async def test_run_deleted_retries_transient_errors_then_dead_letters(engine: Engine, tmp_path: Path) -> None:
     store = _local_store(tmp_path)
     await store.put("r1/a.bin", b"1")
-    settings = Settings()
+    settings = _worker_settings("g")
     flaky = _FlakyBlobs(store, failures=2)
-    worker = ControlWorker(settings, engine, flaky, _worker_settings("g"))  # type: ignore[arg-type]
+    worker = ControlWorker(settings, engine, flaky)  # type: ignore[arg-type]
     assert await worker.handle_record(_record(_event("run_deleted", run_id="r1")))
     assert await store.list("r1") == []
     assert flaky.calls == 3
     broken = _FlakyBlobs(store, failures=100)
-    worker = ControlWorker(settings, engine, broken, _worker_settings("g"))  # type: ignore[arg-type]
+    worker = ControlWorker(settings, engine, broken)  # type: ignore[arg-type]
     assert not await worker.handle_record(_record(_event("run_deleted", run_id="r2"), offset=1))
     assert not await worker.handle_record(_record(b"{oops", offset=2))
     letters = engine.read(lambda tr: deadletters.list_dead_letters(tr, limit=0))
@@ -98,7 +99,7 @@ async def test_run_deleted_retries_transient_errors_then_dead_letters(engine: En
 async def test_other_events_are_logged_and_idempotent(engine: Engine, tmp_path: Path) -> None:
     store = _local_store(tmp_path)
     await store.put("keep/a.bin", b"1")
-    worker = ControlWorker(Settings(), engine, store, _worker_settings("g"))
+    worker = ControlWorker(_worker_settings("g"), engine, store)
     events: list[tuple[str, dict[str, Any]]] = [
         ("experiment_deleted", {"experiment_id": "e"}),
         ("tag_deleted", {"tag_id": "t"}),
@@ -123,7 +124,7 @@ async def test_control_worker_deletes_blobs_on_s3(
 ) -> None:
     _, control_topic = fresh_topics(kafka_service, 1)
     group = f"control-{uuid.uuid4().hex[:8]}"
-    settings = Settings(
+    kafka = KafkaSettings(
         kafka_bootstrap_servers=kafka_service.bootstrap_servers, kafka_control_events_topic=control_topic
     )
     prefix = uuid.uuid4().hex[:8]
@@ -155,7 +156,7 @@ async def test_control_worker_deletes_blobs_on_s3(
         ],
     )
     with open_engine(lmdb_url(tmp_path / "kv")) as eng:
-        worker = ControlWorker(settings, eng, store, _worker_settings(group))
+        worker = ControlWorker(_worker_settings(group, kafka), eng, store)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
 
@@ -177,7 +178,7 @@ async def test_control_worker_deletes_blobs_on_s3(
 async def test_delete_run_chain_removes_data_and_blobs(kafka_service: KafkaService, tmp_path: Path) -> None:
     data_topic, control_topic = fresh_topics(kafka_service)
     group = f"chain-{uuid.uuid4().hex[:8]}"
-    settings = Settings(
+    kafka = KafkaSettings(
         kafka_bootstrap_servers=kafka_service.bootstrap_servers,
         kafka_data_ingestion_topic=data_topic,
         kafka_control_events_topic=control_topic,
@@ -209,8 +210,8 @@ async def test_delete_run_chain_removes_data_and_blobs(kafka_service: KafkaServi
         ],
     )
     with open_engine(lmdb_url(tmp_path / "kv")) as eng:
-        ingest = IngestWorker(settings, eng, _worker_settings(group))
-        control = ControlWorker(settings, eng, store, _worker_settings(group + "-c"))
+        ingest = IngestWorker(_worker_settings(group, kafka), eng)
+        control = ControlWorker(_worker_settings(group + "-c", kafka), eng, store)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(ingest.run(stop)), asyncio.create_task(control.run(stop))]
 

@@ -1,7 +1,7 @@
 """The FastAPI application: :func:`create_app` and its lifespan.
 
 The lifespan opens, once per process, whatever :func:`create_app` was not given: the store engine
-(``open_engine(settings.engine)``), the blob store and the Kafka publisher, and closes what it opened
+(``open_engine(settings.store.engine)``), the blob store and the Kafka publisher, and closes what it opened
 on shutdown. Routes reach them through :mod:`matyan_api.deps` (``app.state.engine``, ``.blobs``,
 ``.publisher``, ``.settings``). Granian serves it through the factory target
 ``matyan_api.app:create_app``.
@@ -28,16 +28,16 @@ from matyan_api.kafka_publisher import KafkaPublisher, Publisher
 from matyan_api.middleware import PathNormalizeMiddleware, RequestMetricsMiddleware, RequestSpanMiddleware
 from matyan_api.routes import REST_PREFIX, REST_ROUTERS
 from matyan_api.routes.version import backend_version
+from matyan_api.settings import ApiSettings
 from matyan_api.ui import UiPageMiddleware, serve_ui_from_env, ui_router, ui_static_root
 from matyan_store.blobs import BlobStore, open_blob_store_async
 from matyan_store.engine import Engine, open_engine
-from matyan_store.settings import Settings
 
 __all__ = ["create_app"]
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: ApiSettings | None = None,
     *,
     engine: Engine | None = None,
     blobs: BlobStore | None = None,
@@ -55,7 +55,7 @@ def create_app(
     when the ``matyan_ui`` package is installed. ``auth`` (default: read from ``MATYAN_AUTH*``) says
     whether requests need a token or a UI session (:mod:`matyan_api.auth`).
     """
-    settings = settings if settings is not None else Settings()
+    settings = settings if settings is not None else ApiSettings()
     auth = auth if auth is not None else AuthSettings()
     session_keys = SessionKeys()
 
@@ -63,15 +63,15 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             if app.state.engine is None:
-                opened = await asyncio.to_thread(open_engine, settings.engine)
+                opened = await asyncio.to_thread(open_engine, settings.store.engine)
                 stack.callback(_close_engine, app, opened)
                 app.state.engine = opened
             if app.state.blobs is None:
-                opened_blobs = await open_blob_store_async(settings.blobs)
+                opened_blobs = await open_blob_store_async(settings.store.blobs)
                 stack.push_async_callback(_close_blobs, app, opened_blobs)
                 app.state.blobs = opened_blobs
             if app.state.publisher is None:
-                kafka = KafkaPublisher(settings)
+                kafka = KafkaPublisher(settings.kafka)
                 await kafka.start()
                 stack.push_async_callback(_stop_publisher, app, kafka)
                 app.state.publisher = kafka

@@ -9,8 +9,9 @@ from typing import Annotated
 import cyclopts
 from cyclopts import Parameter
 
-from matyan_api.auth.settings import AuthSettings, AuthSettingsError, check_auth_for_start
-from matyan_store.settings import ProductionSettingsError, Settings, check_production
+from matyan_api.auth.settings import AuthSettings
+from matyan_api.settings import ApiSettings, check_api_production
+from matyan_store.settings import ProductionSettingsError
 
 __all__ = ["register", "start"]
 
@@ -38,12 +39,11 @@ def start(
     ui
         Also serve the web UI (needs the matyan_ui package).
     """
-    settings = Settings()
+    settings = ApiSettings()
     auth = AuthSettings()
     try:
-        check_production(settings)
-        check_auth_for_start(auth, production=settings.is_production)
-    except (ProductionSettingsError, AuthSettingsError) as exc:
+        check_api_production(settings, auth)
+    except ProductionSettingsError as exc:
         print(f"matyan-backend start: {exc}", file=sys.stderr)
         return PRODUCTION_CHECK_EXIT_CODE
     if not auth.enabled and host not in _LOOPBACK:

@@ -15,9 +15,9 @@ from fastapi import Depends, Header, Request
 
 from matyan_api.errors import ApiError
 from matyan_api.kafka_publisher import Publisher
+from matyan_api.settings import ApiSettings
 from matyan_store.blobs import BlobStore, BlobUriSigner
 from matyan_store.engine import Engine
-from matyan_store.settings import Settings
 
 __all__ = [
     "BlobUriSignerDep",
@@ -58,7 +58,7 @@ def get_blob_uri_signer(request: Request) -> BlobUriSigner:
     """The signer of image/audio blob URIs (``app.state.blob_uri_signer``, made from the settings once)."""
     signer: BlobUriSigner | None = getattr(request.app.state, "blob_uri_signer", None)
     if signer is None:
-        signer = BlobUriSigner.from_settings(get_settings(request).blobs)
+        signer = BlobUriSigner.from_settings(get_settings(request).store.blobs)
         request.app.state.blob_uri_signer = signer
     return signer
 
@@ -69,9 +69,9 @@ def get_publisher(request: Request) -> Publisher:
     return publisher
 
 
-def get_settings(request: Request) -> Settings:
+def get_settings(request: Request) -> ApiSettings:
     """The process settings (``app.state.settings``)."""
-    settings: Settings = _state(request, "settings")
+    settings: ApiSettings = _state(request, "settings")
     return settings
 
 
@@ -79,7 +79,7 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 BlobUriSignerDep = Annotated[BlobUriSigner, Depends(get_blob_uri_signer)]
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 
 TimezoneOffset = Annotated[
     int,

@@ -20,18 +20,16 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.helpers import create_ssl_context
 from loguru import logger
 
 from matyan_models import ControlEvent, IngestionMessage
-from matyan_store.settings import Settings
+from matyan_models.kafka_settings import KafkaSettings
 
 __all__ = [
     "KafkaPublisher",
     "PublishedMessage",
     "Publisher",
     "RecordingPublisher",
-    "kafka_security_kwargs",
 ]
 
 RECONNECT_INTERVAL_S: Final = 5.0
@@ -61,27 +59,6 @@ class Publisher(Protocol):
         """Publish an :class:`IngestionMessage` keyed by ``run_id``; ``False`` if it could not be sent."""
 
 
-def kafka_security_kwargs(settings: Settings) -> dict[str, Any]:
-    """aiokafka connection options for ``KAFKA_SECURITY_PROTOCOL`` / ``KAFKA_SASL_*``.
-
-    SASL credentials are passed only when both are given; an SSL protocol gets a default SSL context
-    (system CAs), which aiokafka requires and the reference never passed.
-    """
-    options: dict[str, Any] = {}
-    protocol = settings.kafka_security_protocol.strip()
-    if protocol:
-        options["security_protocol"] = protocol
-        if "SSL" in protocol.upper():
-            options["ssl_context"] = create_ssl_context()
-    mechanism = settings.kafka_sasl_mechanism.strip()
-    if mechanism:
-        options["sasl_mechanism"] = mechanism
-    if settings.kafka_sasl_username and settings.kafka_sasl_password:
-        options["sasl_plain_username"] = settings.kafka_sasl_username
-        options["sasl_plain_password"] = settings.kafka_sasl_password
-    return options
-
-
 def control_event_json(event_type: str, payload: dict[str, Any]) -> str:
     """The wire form of a control event stamped now (UTC)."""
     return ControlEvent(type=event_type, timestamp=datetime.now(UTC), payload=payload).model_dump_json()
@@ -97,7 +74,7 @@ def ingestion_message_json(message_type: str, run_id: str, payload: dict[str, An
 class _Producer:
     """One aiokafka producer that (re)starts lazily and never raises out of ``send``."""
 
-    def __init__(self, name: str, settings: Settings) -> None:
+    def __init__(self, name: str, settings: KafkaSettings) -> None:
         self.name = name
         self._settings = settings
         self._producer: AIOKafkaProducer | None = None
@@ -118,10 +95,9 @@ class _Producer:
                 return False
             self._last_attempt = now
             producer = AIOKafkaProducer(
-                bootstrap_servers=self._settings.kafka_bootstrap_servers,
                 client_id=f"matyan-api-{self.name}",
                 acks="all",
-                **kafka_security_kwargs(self._settings),
+                **self._settings.connection_kwargs(),
             )
             try:
                 await asyncio.wait_for(producer.start(), START_TIMEOUT_S)
@@ -175,7 +151,7 @@ async def _quiet_stop(producer: AIOKafkaProducer) -> None:
 class KafkaPublisher:
     """The real :class:`Publisher`: one producer per topic, acks from all in-sync replicas."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: KafkaSettings) -> None:
         self._settings = settings
         self._control = _Producer("control", settings)
         self._ingestion = _Producer("ingestion", settings)

@@ -8,14 +8,14 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from matyan_store.settings import Settings
+from matyan_api.settings import ApiSettings
 
 __all__ = ["SERVICE_NAME", "otlp_tracer_provider"]
 
 SERVICE_NAME: Final = "matyan-api"
 
 
-def otlp_tracer_provider(settings: Settings) -> TracerProvider | None:
+def otlp_tracer_provider(settings: ApiSettings) -> TracerProvider | None:
     """A tracer provider batching spans to the configured OTLP endpoint; ``None`` when none is set.
 
     The endpoint is the collector's base URL, as the OpenTelemetry variable defines it; traces go to

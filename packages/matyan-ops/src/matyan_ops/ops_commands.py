@@ -28,8 +28,8 @@ from matyan_ops.runtime import (
     UsageError,
     open_blobs,
     open_store_engine,
-    settings,
 )
+from matyan_ops.settings import OpsSettings
 from matyan_store.reindex import check_indexes
 
 JsonFlag = Annotated[bool, cyclopts.Parameter(name="--json", negative="")]
@@ -65,7 +65,7 @@ def _timestamp(text: str | None, option: str) -> float | None:
 
 
 def _lock_ttl(value: int | None) -> int:
-    ttl = settings().cleanup_job_lock_ttl_seconds if value is None else value
+    ttl = OpsSettings().cleanup_job_lock_ttl_seconds if value is None else value
     if ttl < 0:
         raise UsageError("--lock-ttl-seconds must be >= 0")
     return ttl
@@ -366,7 +366,7 @@ def cleanup_tombstones_command(
 
     def job() -> int:
         hours = (
-            settings().tombstone_cleanup_older_than_hours if older_than_hours is None else older_than_hours
+            OpsSettings().tombstone_cleanup_older_than_hours if older_than_hours is None else older_than_hours
         )
         if hours < 0 or limit < 0:
             raise UsageError("--older-than-hours and --limit must be >= 0")

@@ -16,7 +16,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from matyan_store.blobs import SyncBlobStore, open_sync_blob_store
 from matyan_store.engine import Engine, open_engine
-from matyan_store.settings import Settings
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -36,19 +35,14 @@ class JobFailed(Exception):  # noqa: N818 (reads as a statement, like the store'
     """The job could not do its work (exit code 1)."""
 
 
-def settings() -> Settings:
-    """The process settings (engine, blobs, cleanup defaults) from the environment."""
-    return Settings()
-
-
 def open_store_engine() -> Engine:
     """The engine named by MATYAN_STORE_ENGINE / MATYAN_LMDB_DIR / FDB_CLUSTER_FILE."""
-    return open_engine(settings().engine)
+    return open_engine()
 
 
 def open_blobs() -> SyncBlobStore:
     """The blob store named by BLOB_BACKEND_TYPE and its variables (blocking API)."""
-    return open_sync_blob_store(settings().blobs)
+    return open_sync_blob_store()
 
 
 def owner_token(job: str) -> str:

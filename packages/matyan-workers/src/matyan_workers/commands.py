@@ -11,8 +11,9 @@ import cyclopts
 from loguru import logger
 
 from matyan_store.engine import open_engine
-from matyan_store.settings import ProductionSettingsError, Settings, check_production
+from matyan_store.settings import ProductionSettingsError
 from matyan_workers.metrics_server import start_metrics_server
+from matyan_workers.settings import WorkerSettings, check_worker_production
 
 __all__ = ["control_worker", "ingest_worker", "register"]
 
@@ -24,11 +25,11 @@ def _configure_logging(level: str) -> None:
     logger.add(sys.stderr, level=level.upper())
 
 
-def _settings(command: str) -> Settings | None:
-    settings = Settings()
+def _settings(command: str) -> WorkerSettings | None:
+    settings = WorkerSettings()
     _configure_logging(settings.log_level)
     try:
-        check_production(settings)
+        check_worker_production(settings)
     except ProductionSettingsError as exc:
         print(f"matyan-backend {command}: {exc}", file=sys.stderr)
         return None
@@ -50,7 +51,7 @@ def ingest_worker() -> int:
         return PRODUCTION_CHECK_EXIT_CODE
     from matyan_workers.ingest.consumer import IngestWorker
 
-    with open_engine(settings.engine) as engine:
+    with open_engine(settings.store.engine) as engine:
         worker = IngestWorker(settings, engine)
         server = start_metrics_server(settings.metrics_port, lambda: worker.alive)
         if server is not None:
@@ -72,12 +73,12 @@ def control_worker() -> int:
     from matyan_store.blobs import open_blob_store_async
     from matyan_workers.control.consumer import ControlWorker
 
-    with open_engine(settings.engine) as engine:
+    with open_engine(settings.store.engine) as engine:
         holder: list[ControlWorker] = []
         server = start_metrics_server(settings.metrics_port, lambda: bool(holder) and holder[0].alive)
 
         async def run(stop: asyncio.Event) -> None:
-            blobs = await open_blob_store_async(settings.blobs)
+            blobs = await open_blob_store_async(settings.store.blobs)
             try:
                 worker = ControlWorker(settings, engine, blobs)
                 holder.append(worker)

@@ -7,12 +7,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from matyan_store.settings import Settings
+from matyan_workers.settings import WorkerSettings
 
 __all__ = ["worker_tracer"]
 
 
-def worker_tracer(settings: Settings, service_name: str) -> trace.Tracer:
+def worker_tracer(settings: WorkerSettings, service_name: str) -> trace.Tracer:
     """A tracer exporting to ``OTEL_EXPORTER_OTLP_ENDPOINT``; without one, a no-op tracer."""
     endpoint = settings.otel_exporter_otlp_endpoint.strip()
     if not endpoint:

@@ -13,11 +13,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["AuthSettings", "AuthSettingsError", "check_auth_for_start"]
-
-
-class AuthSettingsError(ValueError):
-    """The authentication settings do not allow this process to start."""
+__all__ = ["AuthSettings"]
 
 
 class AuthSettings(BaseSettings):
@@ -36,11 +32,11 @@ class AuthSettings(BaseSettings):
         """Whether requests must carry a token or a session."""
         return self.mode == "enabled"
 
-
-def check_auth_for_start(auth: AuthSettings, *, production: bool) -> None:
-    """Raise :class:`AuthSettingsError` when production would start with authentication merely unset."""
-    if production and auth.mode == "":
-        raise AuthSettingsError(
-            "MATYAN_ENVIRONMENT=production needs MATYAN_AUTH=enabled (API tokens: `matyan-backend tokens "
-            "create`), or MATYAN_AUTH=disabled when a proxy or private network in front authenticates"
-        )
+    def production_problems(self) -> list[str]:
+        """What production mode refuses here: authentication merely unset."""
+        if self.mode == "":
+            return [
+                "MATYAN_AUTH is unset: set enabled (API tokens: `matyan-backend tokens create`), or "
+                "disabled when a proxy or private network in front authenticates"
+            ]
+        return []

@@ -28,5 +28,5 @@ async def get_version(settings: SettingsDep) -> dict[str, Any]:
     return {
         "version": backend_version(),
         "component": "backend",
-        "fdb_api_version": settings.engine.fdb_api_version,
+        "fdb_api_version": settings.store.engine.fdb_api_version,
     }

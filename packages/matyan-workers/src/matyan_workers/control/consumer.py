@@ -19,10 +19,10 @@ from matyan_models import ControlEvent
 from matyan_store import deadletters
 from matyan_store.blobs import BlobError, BlobStore
 from matyan_store.engine.base import Engine
-from matyan_store.settings import Settings
 from matyan_workers import metrics
 from matyan_workers.control.handlers import BlobCleanupIncomplete, handle_event
-from matyan_workers.kafka_config import WorkerSettings, consumer_kwargs
+from matyan_workers.kafka_config import consumer_kwargs
+from matyan_workers.settings import WorkerSettings
 from matyan_workers.tracing import worker_tracer
 
 __all__ = ["ControlWorker", "error_type_of"]
@@ -52,24 +52,19 @@ def error_type_of(exc: BaseException) -> str:
 class ControlWorker:
     """Consumes ``control-events``; :meth:`run` until ``stop`` is set."""
 
-    def __init__(
-        self, settings: Settings, engine: Engine, blobs: BlobStore, worker: WorkerSettings | None = None
-    ) -> None:
+    def __init__(self, settings: WorkerSettings, engine: Engine, blobs: BlobStore) -> None:
         self.settings = settings
         self.engine = engine
         self.blobs = blobs
-        self.worker = worker or WorkerSettings()
-        self.group = self.worker.matyan_control_group_id
-        self.topic = settings.kafka_control_events_topic
+        self.group = settings.matyan_control_group_id
+        self.topic = settings.kafka.kafka_control_events_topic
         self.tracer = worker_tracer(settings, "matyan-control-worker")
         self.consumer: AIOKafkaConsumer | None = None
         self.alive = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; the event in progress finishes first."""
-        self.consumer = AIOKafkaConsumer(
-            self.topic, **consumer_kwargs(self.settings, self.worker, self.group)
-        )
+        self.consumer = AIOKafkaConsumer(self.topic, **consumer_kwargs(self.settings, self.group))
         try:
             await self.consumer.start()
             self.alive = True
@@ -98,7 +93,7 @@ class ControlWorker:
             await self._dead_letter(record, exc, "invalid control event")
             return False
         delay = _BACKOFF_START_S
-        attempts = self.worker.matyan_control_blob_retries
+        attempts = self.settings.matyan_control_blob_retries
         with self.tracer.start_as_current_span("control.event") as span:
             span.set_attribute("matyan.event_type", event.type)
             for attempt in range(1, attempts + 1):

@@ -20,11 +20,11 @@ from loguru import logger
 
 from matyan_store import deadletters, offsets
 from matyan_store.engine.base import Engine
-from matyan_store.settings import Settings
 from matyan_workers import metrics
 from matyan_workers.ingest.batching import BatchResult, BatchRunner, Record
 from matyan_workers.ingest.deletions import drain_outbox
-from matyan_workers.kafka_config import WorkerSettings, consumer_kwargs, producer_kwargs
+from matyan_workers.kafka_config import consumer_kwargs, producer_kwargs
+from matyan_workers.settings import WorkerSettings
 from matyan_workers.tracing import worker_tracer
 
 __all__ = ["IngestWorker"]
@@ -49,23 +49,17 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
 class IngestWorker:
     """Consumes ``data-ingestion`` into the store; :meth:`run` until ``stop`` is set."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        engine: Engine,
-        worker: WorkerSettings | None = None,
-    ) -> None:
+    def __init__(self, settings: WorkerSettings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
-        self.worker = worker or WorkerSettings()
-        self.group = self.worker.matyan_ingest_group_id
-        self.topic = settings.kafka_data_ingestion_topic
+        self.group = settings.matyan_ingest_group_id
+        self.topic = settings.kafka.kafka_data_ingestion_topic
         self.runner = BatchRunner(
             engine,
             self.group,
             max_messages=settings.ingest_max_messages_per_txn,
             max_bytes=settings.ingest_max_txn_bytes,
-            delete_max_bytes=self.worker.matyan_ingest_delete_max_bytes,
+            delete_max_bytes=settings.matyan_ingest_delete_max_bytes,
         )
         self.tracer = worker_tracer(settings, "matyan-ingest-worker")
         self.consumer: AIOKafkaConsumer | None = None
@@ -95,7 +89,7 @@ class IngestWorker:
         """Consume until ``stop`` is set; the batch in progress finishes and is committed first."""
         # A fetch waits for data at most as long as a batch does: some brokers (tansu) hold every fetch
         # for its whole max wait (aiokafka's default is 500 ms), which would dominate ingest latency.
-        kwargs = consumer_kwargs(self.settings, self.worker, self.group)
+        kwargs = consumer_kwargs(self.settings, self.group)
         kwargs.setdefault("fetch_max_wait_ms", self.settings.ingest_batch_timeout_ms)
         self.consumer = AIOKafkaConsumer(**kwargs)
         self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
@@ -227,13 +221,13 @@ class IngestWorker:
         producer = self.producer
         if producer is None:
             return
-        topic = self.settings.kafka_control_events_topic
+        topic = self.settings.kafka.kafka_control_events_topic
 
         async def publish(value: bytes) -> None:
             await producer.send_and_wait(topic, value)
 
         try:
-            await drain_outbox(self.engine, publish, max_bytes=self.worker.matyan_ingest_delete_max_bytes)
+            await drain_outbox(self.engine, publish, max_bytes=self.settings.matyan_ingest_delete_max_bytes)
         except Exception as exc:
             logger.warning("finishing deletions failed ({}); retried later", exc)
 
