@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from api_runs_fixtures import BASE, api_settings, app_client, make_run, read_meta, run_url, runs_engine
+from api_runs_fixtures import BASE, app_client, make_run, read_meta, run_url, runs_engine
 from matyan_dev_services import KafkaService, kafka_ensure_topics
 
 from matyan_api.event_outbox import EventOutboxDrainer, drain_once, pending, publish_recorded, record_archived
 from matyan_api.kafka_publisher import KafkaPublisher, RecordingPublisher
+from matyan_models.kafka_settings import KafkaSettings
 from matyan_store import locks, outbox
 from matyan_store.blobs import BlobSettings, BlobStore, open_blob_store
 from matyan_store.engine import Engine
-from matyan_store.settings import Settings
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]
 
@@ -47,14 +47,10 @@ async def blobs(tmp_path: Path) -> AsyncIterator[BlobStore]:
     await store.aclose()
 
 
-def _settings(bootstrap: str, topics: tuple[str, str]) -> Settings:
+def _kafka(bootstrap: str, topics: tuple[str, str]) -> KafkaSettings:
     control, data = topics
-    return api_settings().model_copy(
-        update={
-            "kafka_bootstrap_servers": bootstrap,
-            "kafka_control_events_topic": control,
-            "kafka_data_ingestion_topic": data,
-        }
+    return KafkaSettings(
+        kafka_bootstrap_servers=bootstrap, kafka_control_events_topic=control, kafka_data_ingestion_topic=data
     )
 
 
@@ -94,7 +90,7 @@ async def test_events_recorded_while_the_broker_is_down_are_drained_in_order(
     for run_id in ["run-a", "run-b"]:
         make_run(runs_engine, run_id)
     # A real producer whose broker is unreachable: every publish reports failure.
-    down = KafkaPublisher(_settings("127.0.0.1:1", topics))
+    down = KafkaPublisher(_kafka("127.0.0.1:1", topics))
     await down.start()
     try:
         async with await app_client(runs_engine, blobs, down) as client:
@@ -125,7 +121,7 @@ async def test_events_recorded_while_the_broker_is_down_are_drained_in_order(
     finally:
         await down.stop()
 
-    up = KafkaPublisher(_settings(kafka_service.bootstrap_servers, topics))
+    up = KafkaPublisher(_kafka(kafka_service.bootstrap_servers, topics))
     await up.start()
     drainer = EventOutboxDrainer(runs_engine, up, interval_s=0.05, min_age_s=0)
     try:
@@ -153,7 +149,7 @@ async def test_acknowledged_events_leave_no_entry(
     kafka_service: KafkaService, topics: tuple[str, str], runs_engine: Engine, blobs: BlobStore
 ) -> None:
     make_run(runs_engine, "run-ok")
-    publisher = KafkaPublisher(_settings(kafka_service.bootstrap_servers, topics))
+    publisher = KafkaPublisher(_kafka(kafka_service.bootstrap_servers, topics))
     await publisher.start()
     try:
         async with await app_client(runs_engine, blobs, publisher) as client:
