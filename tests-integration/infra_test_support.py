@@ -37,12 +37,14 @@ def settings_env_names(model: type[BaseSettings]) -> set[str]:
         if isinstance(info.annotation, type) and issubclass(info.annotation, BaseSettings):
             names |= settings_env_names(info.annotation)
             continue
-        names.add(field_name.upper())
+        # A field with an alias is configured under the alias.
         alias = info.validation_alias
         if isinstance(alias, AliasChoices):
             names.update(str(choice).upper() for choice in alias.choices)
         elif isinstance(alias, str):
             names.add(alias.upper())
+        else:
+            names.add(field_name.upper())
     return names
 
 
