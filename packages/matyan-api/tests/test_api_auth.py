@@ -55,7 +55,7 @@ def secured(tmp_path: Path) -> Iterator[AuthHarness]:
         blobs=blobs,
         publisher=RecordingPublisher(),
         serve_ui=True,
-        auth=AuthSettings(mode="enabled"),
+        auth=AuthSettings(matyan_auth="enabled"),
     )
     with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
         yield AuthHarness(client, engine)
@@ -156,7 +156,7 @@ def _fresh_app_client(secured: AuthHarness, tmp_path: Path) -> TestClient:
         blobs=blobs,
         publisher=RecordingPublisher(),
         serve_ui=True,
-        auth=AuthSettings(mode="enabled"),
+        auth=AuthSettings(matyan_auth="enabled"),
     )
     client = TestClient(app, follow_redirects=False)
     client.cookies.update(secured.client.cookies)
@@ -193,7 +193,7 @@ def test_tokens_never_reach_the_logs(tmp_path: Path) -> None:
             blobs=blobs,
             publisher=RecordingPublisher(),
             serve_ui=True,
-            auth=AuthSettings(mode="enabled"),
+            auth=AuthSettings(matyan_auth="enabled"),
         )
         with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
             secured = AuthHarness(client, engine)
@@ -228,5 +228,5 @@ def test_auth_off_by_default_and_required_in_production(monkeypatch: pytest.Monk
     unset = AuthSettings()
     assert unset.enabled is False
     assert [p.split(" ")[0] for p in unset.production_problems()] == ["MATYAN_AUTH"]
-    assert AuthSettings(mode="disabled").production_problems() == []
-    assert AuthSettings(mode="enabled").production_problems() == []
+    assert AuthSettings(matyan_auth="disabled").production_problems() == []
+    assert AuthSettings(matyan_auth="enabled").production_problems() == []

@@ -57,7 +57,7 @@ def test_wildcard_cors_is_refused_in_production(monkeypatch: pytest.MonkeyPatch,
         kafka=KafkaSettings(kafka_bootstrap_servers="kafka:9092"),
         cors_origins=origins,
     )
-    auth = AuthSettings(mode="enabled")
+    auth = AuthSettings(matyan_auth="enabled")
     with pytest.raises(ProductionSettingsError) as raised:
         check_api_production(settings, auth)
     assert str(raised.value).splitlines()[1:] == [
@@ -80,7 +80,7 @@ def test_production_lists_the_store_s_kafka_s_the_api_s_and_auth_s_problems_at_o
         cors_origins=["*"],
     )
     with pytest.raises(ProductionSettingsError) as raised:
-        check_api_production(settings, AuthSettings(mode=""))
+        check_api_production(settings, AuthSettings(matyan_auth=""))
     lines = str(raised.value).splitlines()
     assert lines[0] == "refusing to start in production mode with development settings:"
     named = [line.removeprefix("  - ").split(" ")[0] for line in lines[1:]]
@@ -92,3 +92,14 @@ def test_production_lists_the_store_s_kafka_s_the_api_s_and_auth_s_problems_at_o
         "CORS_ORIGINS",
         "MATYAN_AUTH",
     ]
+
+
+def test_auth_settings_read_only_their_own_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODE", "enabled")
+    monkeypatch.setenv("SESSION_TTL_S", "5")
+    assert AuthSettings().mode == ""
+    assert AuthSettings().session_ttl_s == 12 * 3600
+    monkeypatch.setenv("MATYAN_AUTH", "enabled")
+    monkeypatch.setenv("MATYAN_AUTH_SESSION_TTL_S", "60")
+    assert AuthSettings().enabled
+    assert AuthSettings().session_ttl_s == 60

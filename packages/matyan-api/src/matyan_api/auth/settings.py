@@ -19,13 +19,28 @@ __all__ = ["AuthSettings"]
 class AuthSettings(BaseSettings):
     """What ``matyan-backend start`` and the API read about authentication."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", case_sensitive=False, populate_by_name=True
-    )
+    # Fields carry the variables' own names: short names with aliases would also be read from bare
+    # variables such as MODE, which some unrelated tool may well set.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
-    mode: Literal["enabled", "disabled", ""] = Field(default="", validation_alias="matyan_auth")
-    session_ttl_s: int = Field(default=12 * 3600, gt=0, validation_alias="matyan_auth_session_ttl_s")
-    cookie_secure: bool = Field(default=False, validation_alias="matyan_auth_cookie_secure")
+    matyan_auth: Literal["enabled", "disabled", ""] = ""
+    matyan_auth_session_ttl_s: int = Field(default=12 * 3600, gt=0)
+    matyan_auth_cookie_secure: bool = False
+
+    @property
+    def mode(self) -> str:
+        """``enabled``, ``disabled`` or empty (unset)."""
+        return self.matyan_auth
+
+    @property
+    def session_ttl_s(self) -> int:
+        """How long a UI session cookie stays valid."""
+        return self.matyan_auth_session_ttl_s
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Whether the session cookie is marked Secure (HTTPS only)."""
+        return self.matyan_auth_cookie_secure
 
     @property
     def enabled(self) -> bool:
