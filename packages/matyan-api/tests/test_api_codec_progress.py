@@ -1,17 +1,16 @@
-"""Progress frames, their numbering, repeats, the terminal frame and heartbeats.
+"""Progress frames, their numbering, repeats and the terminal frame; the error frame.
 
 See docs/http-contract.md, Progress frames.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from matyan_api.streaming import (
     ProgressReporter,
     decode_frames,
     encode_tree_bytes,
-    heartbeats_until_done,
+    error_frame,
+    is_error_key,
     is_progress_key,
     progress_frame,
 )
@@ -49,30 +48,14 @@ def test_zero_matches_body_is_one_terminal_frame() -> None:
     assert decode_frames(reporter.finish()) == [("progress_1", [0, 0])]
 
 
-async def test_heartbeats_while_a_slow_step_runs() -> None:
-    reporter = ProgressReporter()
-    reporter.report(2, 9)
-    release = asyncio.Event()
-
-    async def slow_step() -> str:
-        await release.wait()
-        return "done"
-
-    task = asyncio.create_task(slow_step())
-    beats: list[bytes] = []
-    async for frame in heartbeats_until_done(task, reporter, interval=0.01):
-        beats.append(frame)
-        if len(beats) == 3:
-            release.set()
-    assert task.result() == "done"
-    assert len(beats) >= 3
-    decoded = [decode_frames(b)[0] for b in beats]
-    assert decoded[:3] == [("progress_1", [2, 9]), ("progress_2", [2, 9]), ("progress_3", [2, 9])]
-
-
-async def test_no_heartbeat_when_the_step_is_already_done() -> None:
-    reporter = ProgressReporter()
-    task = asyncio.create_task(asyncio.sleep(0))
-    await task
-    assert [f async for f in heartbeats_until_done(task, reporter, interval=0.01)] == []
-    assert reporter.frames_sent == 0
+def test_error_frame_is_one_tree_under_the_error_key() -> None:
+    frame = error_frame("search_time_limit", "The query ran longer than the search time limit (1 s)")
+    assert decode_frames(frame) == [
+        (
+            "error",
+            {"code": "search_time_limit", "message": "The query ran longer than the search time limit (1 s)"},
+        )
+    ]
+    assert is_error_key("error")
+    assert not is_error_key("progress_0")
+    assert not is_progress_key("error")

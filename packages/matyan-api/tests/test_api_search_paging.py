@@ -1,4 +1,8 @@
-"""Searches read runs in bounded read transactions, with the same results as one big page."""
+"""Searches read runs in bounded read transactions, with the same results as one big page.
+
+The paging happens inside the search pipeline; these tests run it in-process (``run_job``), where
+the engine and the page constants can be watched and changed, and check it against the HTTP answer.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,15 @@ import httpx
 import pytest
 from api_runs_fixtures import BASE, make_run, runs_blobs, runs_client, runs_engine, runs_publisher
 from api_search_helpers import get_stream, split_frames, write_series
+from cryptography.fernet import Fernet
 
 from matyan_api.query import paging
+from matyan_api.routes.runs_metric_search import MetricSearchJob
+from matyan_api.routes.runs_search import RunSearchJob
+from matyan_api.search_pool.pipeline import JobContext, SearchJob, run_job
+from matyan_api.settings import ApiSettings
 from matyan_store import indexes
+from matyan_store.blobs import BlobUriSigner
 from matyan_store.engine import Engine, ReadTransaction
 
 __all__ = ["runs_blobs", "runs_client", "runs_engine", "runs_publisher"]
@@ -34,19 +44,45 @@ def _seed(engine: Engine) -> None:
 
 
 def _count_reads(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts ``engine.aread`` calls (one read transaction each, retries aside) into the returned list."""
+    """Counts ``engine.read`` calls (one read transaction each, retries aside) into the returned list."""
     calls: list[int] = []
-    original = engine.aread
+    original = engine.read
 
-    async def counted(fn: Callable[[ReadTransaction], Any]) -> Any:
+    def counted(fn: Callable[[ReadTransaction], Any]) -> Any:
         calls.append(1)
-        return await original(fn)
+        return original(fn)
 
-    monkeypatch.setattr(engine, "aread", counted)
+    monkeypatch.setattr(engine, "read", counted)
     return calls
 
 
-async def _search(client: httpx.AsyncClient, url: str, q: str) -> list[tuple[Any, Any]]:
+class _Collected:
+    """An outbox that keeps the pipeline's messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, Any]] = []
+
+    def send(self, kind: str, payload: Any = None) -> None:
+        self.messages.append((kind, payload))
+
+
+def _run(engine: Engine, job: SearchJob) -> list[tuple[Any, Any]]:
+    """The data frames of ``job`` run in-process."""
+    out = _Collected()
+    signer = BlobUriSigner(Fernet.generate_key())
+    run_job(job, JobContext(engine=engine, settings=ApiSettings(), out=out, signer=signer))
+    assert out.messages[-1] == ("end", None)
+    body = b"".join(frame for kind, payload in out.messages if kind == "frames" for frame, _ in payload[0])
+    data, _ = split_frames(body)
+    return data
+
+
+def _search(engine: Engine, url: str, q: str) -> list[tuple[Any, Any]]:
+    job: SearchJob = RunSearchJob(q=q) if url == RUN_SEARCH else MetricSearchJob(q=q)
+    return _run(engine, job)
+
+
+async def _search_http(client: httpx.AsyncClient, url: str, q: str) -> list[tuple[Any, Any]]:
     data, _ = split_frames(await get_stream(client, url, q=q))
     return data
 
@@ -57,13 +93,14 @@ async def test_run_search_pages_give_one_page_results(
 ) -> None:
     _seed(runs_engine)
     reads = _count_reads(runs_engine, monkeypatch)
-    whole = await _search(runs_client, RUN_SEARCH, q)
+    whole = _search(runs_engine, RUN_SEARCH, q)
     one_page_reads = len(reads)
     assert len(whole) == RUNS - 1
+    assert await _search_http(runs_client, RUN_SEARCH, q) == whole
 
     reads.clear()
     monkeypatch.setattr(paging, "PAGE_RUNS", 3)
-    paged = await _search(runs_client, RUN_SEARCH, q)
+    paged = _search(runs_engine, RUN_SEARCH, q)
     assert paged == whole
     # 10 runs in pages of 3 take 4 transactions instead of 1.
     assert len(reads) == one_page_reads + 3
@@ -73,19 +110,19 @@ async def test_a_slow_page_ends_early(
     runs_client: httpx.AsyncClient, runs_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seed(runs_engine)
-    whole = await _search(runs_client, RUN_SEARCH, SCAN_Q)
+    whole = await _search_http(runs_client, RUN_SEARCH, SCAN_Q)
     reads = _count_reads(runs_engine, monkeypatch)
-    await _search(runs_client, RUN_SEARCH, SCAN_Q)
+    assert _search(runs_engine, RUN_SEARCH, SCAN_Q) == whole
     one_page_reads = len(reads)
 
     reads.clear()
     monkeypatch.setattr(paging, "PAGE_SECONDS", 0.0)  # every run is over the time budget
-    assert await _search(runs_client, RUN_SEARCH, SCAN_Q) == whole
+    assert _search(runs_engine, RUN_SEARCH, SCAN_Q) == whole
     # One run per page, plus a last (empty) page: a page cut short by time cannot tell the scan is over.
     assert len(reads) == one_page_reads + RUNS
 
 
-async def test_scan_runs_visits_in_order_at_most_a_page_per_transaction(runs_engine: Engine) -> None:
+def test_scan_runs_visits_in_order_at_most_a_page_per_transaction(runs_engine: Engine) -> None:
     _seed(runs_engine)
     expected = runs_engine.read(lambda tr: [run_id for _, run_id in indexes.iter_created_at(tr)])
     seen: list[tuple[ReadTransaction, int, str]] = []
@@ -97,7 +134,7 @@ async def test_scan_runs_visits_in_order_at_most_a_page_per_transaction(runs_eng
     for candidates in (None, list(reversed(expected))):
         seen.clear()
         order = expected if candidates is None else candidates
-        found = await paging.scan_runs(runs_engine, candidates, visit, page_runs=4)
+        found = paging.scan_runs(runs_engine, candidates, visit, page_runs=4)
         assert found == order[::2]
         assert [(i, r) for _, i, r in seen] == list(enumerate(order))
         transactions: dict[int, int] = {}
@@ -110,15 +147,15 @@ async def test_metric_search_lists_runs_in_pages(
     runs_client: httpx.AsyncClient, runs_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seed(runs_engine)
-    whole = await _search(runs_client, METRIC_SEARCH, SCAN_Q)
+    whole = await _search_http(runs_client, METRIC_SEARCH, SCAN_Q)
     assert len(whole) == RUNS - 1
-    assert await paging.list_created_ids(runs_engine, page=3) == await paging.list_created_ids(runs_engine)
+    assert paging.list_created_ids(runs_engine, page=3) == paging.list_created_ids(runs_engine)
     reads = _count_reads(runs_engine, monkeypatch)
-    await _search(runs_client, METRIC_SEARCH, SCAN_Q)
+    assert _search(runs_engine, METRIC_SEARCH, SCAN_Q) == whole
     one_page_reads = len(reads)
     reads.clear()
     monkeypatch.setattr(paging, "ID_PAGE", 3)
-    assert await _search(runs_client, METRIC_SEARCH, SCAN_Q) == whole
+    assert _search(runs_engine, METRIC_SEARCH, SCAN_Q) == whole
     assert len(reads) == one_page_reads + 3
 
 
@@ -148,12 +185,12 @@ async def test_metric_search_batches_end_early_when_slow(
     runs_client: httpx.AsyncClient, runs_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seed(runs_engine)
-    whole = await _search(runs_client, METRIC_SEARCH, SCAN_Q)
+    whole = await _search_http(runs_client, METRIC_SEARCH, SCAN_Q)
     reads = _count_reads(runs_engine, monkeypatch)
-    await _search(runs_client, METRIC_SEARCH, SCAN_Q)
+    assert _search(runs_engine, METRIC_SEARCH, SCAN_Q) == whole
     one_batch_reads = len(reads)
     reads.clear()
     monkeypatch.setattr(paging, "PAGE_SECONDS", 0.0)
-    assert await _search(runs_client, METRIC_SEARCH, SCAN_Q) == whole
+    assert _search(runs_engine, METRIC_SEARCH, SCAN_Q) == whole
     # The 10 runs of the one batch now take a transaction each.
     assert len(reads) == one_batch_reads + RUNS - 1

@@ -22,6 +22,7 @@ from matyan_api import health, metrics
 from matyan_api.auth.middleware import AuthMiddleware, SessionKeys
 from matyan_api.auth.routes import auth_router
 from matyan_api.auth.settings import AuthSettings
+from matyan_api.deps import search_pool_of
 from matyan_api.errors import CatchAllErrorsMiddleware, install_error_handlers
 from matyan_api.event_outbox import EventOutboxDrainer
 from matyan_api.kafka_publisher import KafkaPublisher, Publisher
@@ -66,6 +67,7 @@ def create_app(
                 opened = await asyncio.to_thread(open_engine, settings.store.engine)
                 stack.callback(_close_engine, app, opened)
                 app.state.engine = opened
+                app.state.engine_target = settings.store.engine
             if app.state.blobs is None:
                 opened_blobs = await open_blob_store_async(settings.store.blobs)
                 stack.push_async_callback(_close_blobs, app, opened_blobs)
@@ -81,6 +83,9 @@ def create_app(
             drainer = EventOutboxDrainer(app.state.engine, app.state.publisher)
             drainer.start()
             stack.push_async_callback(drainer.stop)
+            stack.push_async_callback(_close_search_pool, app)
+            # Starts the first search process in the background: start-up does not wait for it.
+            search_pool_of(app).warm()
             logger.info("matyan-api {} ready", backend_version())
             yield
 
@@ -95,6 +100,8 @@ def create_app(
     app.state.engine = engine
     app.state.blobs = blobs
     app.state.publisher = publisher
+    app.state.search_pool = None
+    app.state.engine_target = None
 
     install_error_handlers(app)
     app.include_router(health.router)
@@ -134,6 +141,13 @@ def create_app(
         allow_headers=["*"],
     )
     return app
+
+
+async def _close_search_pool(app: FastAPI) -> None:
+    pool = getattr(app.state, "search_pool", None)
+    app.state.search_pool = None
+    if pool is not None:
+        await pool.close()
 
 
 def _close_engine(app: FastAPI, engine: Engine) -> None:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 
 from matyan_api.errors import ApiError
 from matyan_api.kafka_publisher import Publisher
+from matyan_api.search_pool.pool import SearchPool
+from matyan_api.search_pool.settings import SearchSettings
+from matyan_api.search_pool.worker import WorkerConfig, engine_target
 from matyan_api.settings import ApiSettings
 from matyan_store.blobs import BlobStore, BlobUriSigner
 from matyan_store.engine import Engine
@@ -24,13 +27,17 @@ __all__ = [
     "BlobsDep",
     "EngineDep",
     "PublisherDep",
+    "SearchPoolDep",
     "SettingsDep",
     "TimezoneOffset",
+    "blob_uri_signer_of",
     "get_blob_uri_signer",
     "get_blobs",
     "get_engine",
     "get_publisher",
+    "get_search_pool",
     "get_settings",
+    "search_pool_of",
 ]
 
 
@@ -54,19 +61,54 @@ def get_blobs(request: Request) -> BlobStore:
     return blobs
 
 
-def get_blob_uri_signer(request: Request) -> BlobUriSigner:
+def blob_uri_signer_of(app: FastAPI) -> BlobUriSigner:
     """The signer of image/audio blob URIs (``app.state.blob_uri_signer``, made from the settings once)."""
-    signer: BlobUriSigner | None = getattr(request.app.state, "blob_uri_signer", None)
+    signer: BlobUriSigner | None = getattr(app.state, "blob_uri_signer", None)
     if signer is None:
-        signer = BlobUriSigner.from_settings(get_settings(request).store.blobs)
-        request.app.state.blob_uri_signer = signer
+        signer = BlobUriSigner.from_settings(app.state.settings.store.blobs)
+        app.state.blob_uri_signer = signer
     return signer
+
+
+def get_blob_uri_signer(request: Request) -> BlobUriSigner:
+    """The app's blob URI signer (see :func:`blob_uri_signer_of`)."""
+    return blob_uri_signer_of(request.app)
 
 
 def get_publisher(request: Request) -> Publisher:
     """The Kafka publisher (``app.state.publisher``)."""
     publisher: Publisher = _state(request, "publisher")
     return publisher
+
+
+def search_pool_of(app: FastAPI) -> SearchPool:
+    """The app's search pool (``app.state.search_pool``), made on first use.
+
+    Its processes open the store the app has open: ``app.state.engine_target`` (the settings the
+    lifespan opened the engine with), else the location of the engine handed to the app.
+    """
+    state = app.state
+    pool: SearchPool | None = getattr(state, "search_pool", None)
+    if pool is None:
+        engine: Engine | None = getattr(state, "engine", None)
+        if engine is None:
+            raise ApiError(503, "the API is not ready: engine is not open")
+        target = getattr(state, "engine_target", None) or engine_target(engine)
+        limits = SearchSettings()
+        config = WorkerConfig(
+            engine=target,
+            settings=state.settings,
+            signer=blob_uri_signer_of(app),
+            cpu_seconds=limits.matyan_search_cpu_seconds,
+            memory_mb=limits.matyan_search_memory_mb,
+        )
+        pool = state.search_pool = SearchPool(config, limits)
+    return pool
+
+
+def get_search_pool(request: Request) -> SearchPool:
+    """The search pool (see :func:`search_pool_of`)."""
+    return search_pool_of(request.app)
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -80,6 +122,7 @@ BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 BlobUriSignerDep = Annotated[BlobUriSigner, Depends(get_blob_uri_signer)]
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+SearchPoolDep = Annotated[SearchPool, Depends(get_search_pool)]
 
 TimezoneOffset = Annotated[
     int,

@@ -6,15 +6,28 @@ import importlib.util
 import sys
 from typing import Final
 
+from fastapi import FastAPI
 from granian import Granian
 from granian.constants import Interfaces
 from granian.log import LogLevels
 
-__all__ = ["APP_FACTORY", "serve", "ui_available"]
+from matyan_store.log_setup import configure_logging
 
-APP_FACTORY: Final = "matyan_api.app:create_app"
+__all__ = ["APP_FACTORY", "serve", "served_app", "ui_available"]
+
+APP_FACTORY: Final = "matyan_api.server:served_app"
 # How long a worker may take to finish in-flight requests after SIGTERM before it is killed.
 WORKER_KILL_TIMEOUT_S: Final = 30
+
+
+def served_app() -> FastAPI:
+    """The app as granian serves it, in each worker process: logging set up from the settings first."""
+    from matyan_api.app import create_app
+    from matyan_api.settings import ApiSettings
+
+    settings = ApiSettings()
+    configure_logging(settings.log_level, environment=settings.store.environment)
+    return create_app(settings)
 
 
 def ui_available() -> bool:

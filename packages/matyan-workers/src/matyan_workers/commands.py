@@ -11,6 +11,7 @@ import cyclopts
 from loguru import logger
 
 from matyan_store.engine import open_engine
+from matyan_store.log_setup import configure_logging
 from matyan_store.settings import ProductionSettingsError
 from matyan_workers.metrics_server import start_metrics_server
 from matyan_workers.settings import WorkerSettings, check_worker_production
@@ -20,14 +21,9 @@ __all__ = ["control_worker", "ingest_worker", "register"]
 PRODUCTION_CHECK_EXIT_CODE = 2
 
 
-def _configure_logging(level: str) -> None:
-    logger.remove()
-    logger.add(sys.stderr, level=level.upper())
-
-
 def _settings(command: str) -> WorkerSettings | None:
     settings = WorkerSettings()
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, environment=settings.store.environment)
     try:
         check_worker_production(settings)
     except ProductionSettingsError as exc:

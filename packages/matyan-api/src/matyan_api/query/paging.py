@@ -4,7 +4,8 @@ A search may visit every run of the store. One snapshot for the whole scan would
 5 s transaction limit and, on LMDB, pin old pages for as long as it lasts, so scans go page by page:
 at most :data:`PAGE_RUNS` runs or about :data:`PAGE_SECONDS` per transaction, resuming after the last
 run visited (a position in the candidate list, or the last ``(created_at, run_id)`` of the creation
-index). Results keep the scan's order, whatever the page size.
+index). Results keep the scan's order, whatever the page size. These run in a search process
+(:mod:`matyan_api.search_pool`), which calls the engine directly: it has no event loop to keep free.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ type Visit[R] = Callable[[ReadTransaction, int, str], R | None]
 """``visit(tr, run_index, run_id)``: the run's result, or ``None`` to leave it out."""
 
 
-async def scan_runs[R](
+def scan_runs[R](
     engine: Engine,
     candidates: list[str] | None,
     visit: Visit[R],
@@ -59,7 +60,7 @@ async def scan_runs[R](
             return found, at
 
         while position < len(candidates):
-            found, position = await engine.aread(page_of_candidates)
+            found, position = engine.read(page_of_candidates)
             out.extend(found)
         return out
 
@@ -85,12 +86,12 @@ async def scan_runs[R](
         return found, last, at, seen < runs_per_page
 
     while not done:
-        found, cursor, index, done = await engine.aread(page_of_scan)
+        found, cursor, index, done = engine.read(page_of_scan)
         out.extend(found)
     return out
 
 
-async def list_created_ids(engine: Engine, *, page: int | None = None) -> list[str]:
+def list_created_ids(engine: Engine, *, page: int | None = None) -> list[str]:
     """Every run id in creation order, read ``page`` (default :data:`ID_PAGE`) index keys per transaction."""
     size = max(1, page if page is not None else ID_PAGE)
     out: list[str] = []
@@ -100,7 +101,7 @@ async def list_created_ids(engine: Engine, *, page: int | None = None) -> list[s
         def read(tr: ReadTransaction, after: tuple[float, str] | None = cursor) -> list[tuple[float, str]]:
             return list(indexes.iter_created_at(tr, after=after, limit=size))
 
-        rows = await engine.aread(read)
+        rows = engine.read(read)
         out.extend(run_id for _, run_id in rows)
         if len(rows) < size:
             return out

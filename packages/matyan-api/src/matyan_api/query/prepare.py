@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import types
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -28,17 +29,22 @@ from matyan_api.query.sandbox import (
     DEFAULT_MAX_SECONDS,
     DEFAULT_MAX_STEPS,
     BudgetExceeded,
+    QueryTooLarge,
     compile_query,
     run_compiled,
 )
 from matyan_api.query.views import RunView, SequenceView
 
 __all__ = [
+    "MAX_QUERY_CHARS",
     "SEQUENCE_NAMES",
     "PreparedQuery",
     "extract_expression",
     "prepare_query",
 ]
+
+# The longest query text accepted (characters); longer ones are a 400 before anything is parsed.
+MAX_QUERY_CHARS: Final = 50_000
 
 # The names a sequence is bound under, per endpoint: metric search and the custom-object searches.
 SEQUENCE_NAMES: Final = frozenset({"metric", "images", "texts", "distributions", "audios", "figures"})
@@ -62,7 +68,9 @@ def _parse(expression: str) -> ast.expr | None:
     if not expression:
         return None
     try:
-        tree = ast.parse(f"({expression})", mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings never reach the log
+            tree = ast.parse(f"({expression})", mode="eval")
     except SyntaxError as exc:
         line, offset = exc.lineno, exc.offset
         if line == 1 and offset is not None:
@@ -102,7 +110,8 @@ class PreparedQuery:
         """Whether the query holds for ``run`` (and ``sequence``, bound as ``seq_name``).
 
         Any exception counts as no match (``None > 0.1``, ``1 / 0``, a missing nested attribute, a name
-        that is not bound, a spent budget), as in the reference.
+        that is not bound, a spent budget), as in the reference; only a real ``MemoryError`` (the
+        search process's memory limit) propagates.
         """
         names: dict[str, Any] = {"run": run}
         if sequence is not None:
@@ -114,8 +123,12 @@ class PreparedQuery:
                 run_compiled(self.code, names, max_steps=self.max_steps, max_seconds=self.max_seconds)
             )
         except BudgetExceeded as exc:
-            logger.info("query {!r} on run {}: {}", self.expression, run.hash, exc)
+            logger.info("query on run {}: {}", run.hash, exc)
             return False
+        except MemoryError as exc:
+            if isinstance(exc, QueryTooLarge):
+                return False
+            raise  # the process's memory limit: the whole request stops
         except Exception:
             return False
 
@@ -144,6 +157,15 @@ def prepare_query(
     ``tz_offset_minutes`` is the ``X-Timezone-Offset`` header (JS ``getTimezoneOffset``: UTC+3 sends
     -180); literal ``datetime(...)`` calls are read as local times in that zone.
     """
+    if text is not None and len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+    try:
+        return _prepare(text, tz_offset_minutes, max_steps, max_seconds)
+    except RecursionError:
+        raise QuerySyntaxError("the query is nested too deeply") from None
+
+
+def _prepare(text: str | None, tz_offset_minutes: int, max_steps: int, max_seconds: float) -> PreparedQuery:
     expression = extract_expression(text)
     body = _parse(expression)
     tree = ast.Expression(body=body if body is not None else ast.Constant(True))

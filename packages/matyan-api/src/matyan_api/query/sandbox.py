@@ -11,7 +11,9 @@ calls to the guards below. On top of its policy:
   budget cannot interrupt them;
 - frames, code objects, generators' internals and ``str.format`` are out of reach.
 
-Any exception while evaluating, the budget's included, means "no match".
+Any exception while evaluating, the budget's included, means "no match" -- except a real
+``MemoryError`` (the process's memory limit, see :mod:`matyan_api.search_pool.worker`), which ends the
+request; the guards' own refusals are :class:`QueryTooLarge`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import re
 import string
 import time
 import types
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, Final
@@ -47,6 +50,7 @@ __all__ = [
     "DEFAULT_MAX_STEPS",
     "MAX_SEQUENCE_LEN",
     "BudgetExceeded",
+    "QueryTooLarge",
     "compile_query",
     "run_compiled",
 ]
@@ -57,6 +61,10 @@ DEFAULT_MAX_SECONDS: Final = 1.0
 MAX_SEQUENCE_LEN: Final = 1_000_000
 MAX_INT_BITS: Final = 64 * 1024
 _CLOCK_EVERY: Final = 256
+
+
+class QueryTooLarge(MemoryError):  # noqa: N818 (reads as a statement, like BudgetExceeded)
+    """A guard refused to build an object that large (no match; the process's memory is fine)."""
 
 
 class BudgetExceeded(RuntimeError):  # noqa: N818 (reads as a statement, like the store's errors)
@@ -110,7 +118,7 @@ _PAD_METHODS: Final = frozenset({"ljust", "rjust", "center", "zfill"})
 
 def _check_len(n: int) -> None:
     if n > MAX_SEQUENCE_LEN:
-        raise MemoryError(f"query would build an object of {n} items")
+        raise QueryTooLarge(f"query would build an object of {n} items")
 
 
 def _guarded_pad(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -188,20 +196,20 @@ def _guarded_mult(a: Any, b: Any) -> Any:
     elif isinstance(b, _SEQUENCES) and isinstance(a, int):
         _check_len(len(b) * a)
     elif isinstance(a, int) and isinstance(b, int) and _int_bits(a) + _int_bits(b) > MAX_INT_BITS:
-        raise MemoryError("query integer too large")
+        raise QueryTooLarge("query integer too large")
     return a * b
 
 
 def _guarded_pow(a: Any, b: Any, mod: Any = None) -> Any:
     big = isinstance(a, int) and isinstance(b, int) and b > 0 and b * a.bit_length() > MAX_INT_BITS
     if mod is None and big and abs(a) > 1:
-        raise MemoryError("query integer too large")
+        raise QueryTooLarge("query integer too large")
     return pow(a, b) if mod is None else pow(a, b, mod)
 
 
 def _guarded_lshift(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and b + _int_bits(a) > MAX_INT_BITS:
-        raise MemoryError("query integer too large")
+        raise QueryTooLarge("query integer too large")
     return a << b
 
 
@@ -214,7 +222,7 @@ def _guarded_mod(a: Any, b: Any) -> Any:
         for width, precision in _FORMAT_WIDTH.findall(text):
             for part in (width, precision):
                 if part == "*" or (part and int(part) > MAX_SEQUENCE_LEN):
-                    raise MemoryError("query format width too large")
+                    raise QueryTooLarge("query format width too large")
     return a % b
 
 
@@ -272,19 +280,19 @@ class _ModuleView:
 
 def _guarded_factorial(n: int) -> int:
     if n > 5_000:
-        raise MemoryError("query integer too large")
+        raise QueryTooLarge("query integer too large")
     return math.factorial(n)
 
 
 def _guarded_comb(n: int, k: int) -> int:
     if n > 5_000:
-        raise MemoryError("query integer too large")
+        raise QueryTooLarge("query integer too large")
     return math.comb(n, k)
 
 
 def _guarded_perm(n: int, k: int | None = None) -> int:
     if n > 5_000:
-        raise MemoryError("query integer too large")
+        raise QueryTooLarge("query integer too large")
     return math.perm(n, k)
 
 
@@ -350,15 +358,18 @@ def compile_query(tree: ast.Expression) -> types.CodeType:
     """
     work = copy.deepcopy(tree)
     errors: list[str] = []
-    warnings: list[str] = []
+    notes: list[str] = []
     used_names: dict[str, bool] = {}
-    RestrictingNodeTransformer(errors, warnings, used_names).visit(work)
+    RestrictingNodeTransformer(errors, notes, used_names).visit(work)
     if errors:
         raise QuerySyntaxError("; ".join(errors))
     _SizeGuards().visit(work)
     ast.fix_missing_locations(work)
     try:
-        return compile(work, "<query>", "eval")
+        with warnings.catch_warnings():
+            # SyntaxWarnings (``1 is 1``) are the user's business, not the log's.
+            warnings.simplefilter("ignore")
+            return compile(work, "<query>", "eval")
     except (SyntaxError, ValueError) as exc:  # a rewrite left something Python cannot compile
         raise QuerySyntaxError(str(exc)) from exc
 

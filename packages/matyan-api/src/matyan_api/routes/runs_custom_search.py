@@ -1,14 +1,12 @@
-"""``GET /runs/search/{seq}/`` for images, texts, distributions, audios and figures.
-
-See docs/http-contract.md, Custom objects.
+"""``GET /runs/search/{images,texts,distributions,audios,figures}/`` (docs/http-contract.md).
 
 Like metric search, one frame per run with at least one matching trace, runs in creation order:
 ``{hash: {params, traces: [{name, context, values, iters, epochs, timestamps}], props, ranges}}``.
 The query sees the sequence under the type's own name (``images.name == "x"``), and only traces of the
 type's dtype are considered. Progress frames, heartbeats and the terminal ``(0, 0)`` work as in metric
-search.
+search; the search runs in the search pool (:mod:`matyan_api.search_pool`).
 
-Each literal path is registered on its own, so ``/runs/search/run/`` and ``/runs/search/metric/``
+Each literal path is declared on its own, so ``/runs/search/run/`` and ``/runs/search/metric/``
 can never be taken by a ``{seq}`` template.
 """
 
@@ -16,13 +14,13 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import AsyncIterator
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Final
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from matyan_api.deps import BlobUriSignerDep, EngineDep, SettingsDep, TimezoneOffset
+from matyan_api.deps import SearchPoolDep, TimezoneOffset
 from matyan_api.query import (
     PlanResult,
     PreparedQuery,
@@ -31,10 +29,8 @@ from matyan_api.query import (
     load_run_view,
     load_trace_infos,
     needs_trace_evaluation,
-    plan_query,
 )
-from matyan_api.query.paging import list_created_ids
-from matyan_api.query.timing import QueryTimer, record_planner_path
+from matyan_api.query.timing import QueryTimer
 from matyan_api.routes.custom_object_dump import CUSTOM_SEQS, CustomSeq
 from matyan_api.routes.runs_custom_objects_read import (
     Range,
@@ -43,26 +39,21 @@ from matyan_api.routes.runs_custom_objects_read import (
     read_custom_trace,
 )
 from matyan_api.routes.runs_props import run_props
-from matyan_api.routes.search_common import (
-    Batch,
-    batched_with_heartbeats,
-    prepared,
-    run_params,
-    stream_response,
-)
-from matyan_api.streaming import ProgressReporter, encode_tree_bytes
+from matyan_api.routes.search_common import run_params
+from matyan_api.search_pool.pipeline import Batch, JobContext, SearchJob, StreamPlan
+from matyan_api.search_pool.relay import search_response
+from matyan_api.streaming import encode_tree_bytes
 from matyan_models import context_to_id
 from matyan_store.blobs import BlobUriSigner
-from matyan_store.engine import Engine, ReadTransaction
+from matyan_store.engine import ReadTransaction
 from matyan_store.runs import get_run
 from matyan_store.sequences import SeriesKey
 
-__all__ = ["TIMING_ENDPOINT", "CustomSearch", "router"]
+__all__ = ["TIMING_ENDPOINT", "CustomSearch", "CustomSearchJob", "router"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
-# The reference's name for this search path in timing lines and planner-path counts
-# (docs/http-contract.md, Query language).
+# The reference's name for this search path in timing lines and planner-path counts (docs/http-contract.md).
 TIMING_ENDPOINT: Final = "iter_matching_sequences"
 
 
@@ -209,95 +200,124 @@ class CustomSearch:
         }
 
 
-async def _plan(
-    engine: Engine, seq: CustomSeq, query: PreparedQuery, timer: QueryTimer
-) -> tuple[PlanResult, list[str]]:
-    """The plan and the runs to visit in creation order (a scan lists the created-at index)."""
-    t0 = time.perf_counter()
-    plan = await engine.aread(lambda tr: plan_query(tr, query, seq_name=seq.seq))
-    if plan.candidates is None:
-        record_planner_path("lazy", TIMING_ENDPOINT, "no_candidates")
-        timer.path = "lazy"
-    else:
-        record_planner_path("fast", TIMING_ENDPOINT)
-        timer.path = "candidate"
-    timer.log("plan_query", time.perf_counter() - t0)
-    if plan.candidates is not None:
-        return plan, plan.candidates  # already in creation order
-    return plan, await list_created_ids(engine)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomSearchJob(SearchJob):
+    """Runs with matching traces of one custom-object type (see :class:`CustomSearch`)."""
 
+    endpoint: ClassVar[str] = TIMING_ENDPOINT
 
-def _register(seq: CustomSeq) -> None:
-    async def search(
-        engine: EngineDep,
-        signer: BlobUriSignerDep,
-        settings: SettingsDep,
-        q: str = "",
-        skip_system: bool = True,
-        report_progress: bool = True,
-        record_range: str = "",
-        record_density: int = 50,
-        index_range: str = "",
-        index_density: int = 5,
-        x_timezone_offset: TimezoneOffset = 0,
-    ) -> StreamingResponse:
-        query = prepared(q, x_timezone_offset)
-        records = parse_query_range(record_range)
-        indices = parse_query_range(index_range)
+    seq: CustomSeq
+    skip_system: bool = True
+    record_range: Range = (None, None)
+    record_density: int = 50
+    index_range: Range = (None, None)
+    index_density: int = 5
 
-        async def body() -> AsyncIterator[bytes]:
-            reporter = ProgressReporter(report_progress)
-            timer = QueryTimer(settings.query_timing_enabled, TIMING_ENDPOINT)
-            plan, ids = await _plan(engine, seq, query, timer)
-            search = CustomSearch(
-                seq,
-                query,
-                plan,
-                signer,
-                timer,
-                skip_system=skip_system,
-                record_range=records,
-                record_density=record_density,
-                index_range=indices,
-                index_density=index_density,
-            )
-            total = len(ids)
-            if total:
-                yield reporter.report(0, total)
+    @property
+    def seq_name(self) -> str:
+        return self.seq.seq
 
-            async def load(items: list[tuple[int, str]]) -> Batch:
-                return await engine.aread(functools.partial(search.batch, items=items))
-
-            def progress(position: int) -> bytes:
-                return reporter.report(position, total, skip_repeat=True)
-
-            async for chunk in batched_with_heartbeats(
-                list(enumerate(ids, start=1)), load, reporter, after_frame=progress
-            ):
-                yield chunk
-            search.summary()
-            yield reporter.finish()
-
-        return stream_response(body())
-
-    search.__doc__ = (
-        f"Runs with matching {seq.seq} traces (the query binds the sequence as ``{seq.seq}``), "
-        "records sampled to ``record_density``"
-        + (
-            ", each step's list sliced by ``index_range`` and thinned to ``index_density``."
-            if seq.use_list
-            else "."
+    def plan(self, ctx: JobContext, query: PreparedQuery, timer: QueryTimer) -> StreamPlan:
+        plan = self.plan_runs(ctx, query, timer)
+        ids = self.run_ids(ctx, plan)
+        search = CustomSearch(
+            self.seq,
+            query,
+            plan,
+            ctx.signer,
+            timer,
+            skip_system=self.skip_system,
+            record_range=self.record_range,
+            record_density=self.record_density,
+            index_range=self.index_range,
+            index_density=self.index_density,
         )
-    )
-    router.add_api_route(
-        f"/search/{seq.seq}/",
-        search,
-        methods=["GET"],
-        response_class=StreamingResponse,
-        name=f"search_{seq.seq}",
-        operation_id=f"search_{seq.seq}",
+        return StreamPlan(list(enumerate(ids, start=1)), len(ids), search.batch, summary=search.summary)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomSearchParams:
+    """The query parameters every custom-object search takes."""
+
+    q: str
+    tz_offset: int
+    skip_system: bool
+    report_progress: bool
+    record_range: Range
+    record_density: int
+    index_range: Range
+    index_density: int
+
+
+def _custom_search_params(
+    q: str = "",
+    skip_system: bool = True,
+    report_progress: bool = True,
+    record_range: str = "",
+    record_density: int = 50,
+    index_range: str = "",
+    index_density: int = 5,
+    x_timezone_offset: TimezoneOffset = 0,
+) -> CustomSearchParams:
+    return CustomSearchParams(
+        q=q,
+        tz_offset=x_timezone_offset,
+        skip_system=skip_system,
+        report_progress=report_progress,
+        record_range=parse_query_range(record_range),
+        record_density=record_density,
+        index_range=parse_query_range(index_range),
+        index_density=index_density,
     )
 
 
-for _seq in CUSTOM_SEQS.values():
-    _register(_seq)
+CustomSearchParamsDep = Annotated[CustomSearchParams, Depends(_custom_search_params)]
+
+
+async def _search(pool: SearchPoolDep, seq: str, params: CustomSearchParams) -> StreamingResponse:
+    job = CustomSearchJob(
+        q=params.q,
+        tz_offset=params.tz_offset,
+        seq=CUSTOM_SEQS[seq],
+        skip_system=params.skip_system,
+        record_range=params.record_range,
+        record_density=params.record_density,
+        index_range=params.index_range,
+        index_density=params.index_density,
+    )
+    return await search_response(pool, job, report_progress=params.report_progress)
+
+
+@router.get("/search/images/", response_class=StreamingResponse, operation_id="search_images")
+async def search_images(pool: SearchPoolDep, params: CustomSearchParamsDep) -> StreamingResponse:
+    """Runs with matching image traces (``images`` in the query), records sampled to
+    ``record_density``, each step's list sliced by ``index_range`` and thinned to ``index_density``."""
+    return await _search(pool, "images", params)
+
+
+@router.get("/search/texts/", response_class=StreamingResponse, operation_id="search_texts")
+async def search_texts(pool: SearchPoolDep, params: CustomSearchParamsDep) -> StreamingResponse:
+    """Runs with matching text traces (``texts`` in the query), records sampled to
+    ``record_density``, each step's list sliced by ``index_range`` and thinned to ``index_density``."""
+    return await _search(pool, "texts", params)
+
+
+@router.get("/search/distributions/", response_class=StreamingResponse, operation_id="search_distributions")
+async def search_distributions(pool: SearchPoolDep, params: CustomSearchParamsDep) -> StreamingResponse:
+    """Runs with matching distribution traces (``distributions`` in the query), records sampled to
+    ``record_density``."""
+    return await _search(pool, "distributions", params)
+
+
+@router.get("/search/audios/", response_class=StreamingResponse, operation_id="search_audios")
+async def search_audios(pool: SearchPoolDep, params: CustomSearchParamsDep) -> StreamingResponse:
+    """Runs with matching audio traces (``audios`` in the query), records sampled to
+    ``record_density``, each step's list sliced by ``index_range`` and thinned to ``index_density``."""
+    return await _search(pool, "audios", params)
+
+
+@router.get("/search/figures/", response_class=StreamingResponse, operation_id="search_figures")
+async def search_figures(pool: SearchPoolDep, params: CustomSearchParamsDep) -> StreamingResponse:
+    """Runs with matching figure traces (``figures`` in the query), records sampled to
+    ``record_density``."""
+    return await _search(pool, "figures", params)

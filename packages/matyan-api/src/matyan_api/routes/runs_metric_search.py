@@ -11,23 +11,24 @@ creation order on every plan path (docs/http-contract.md, Quirk decisions):
 
 Points come from the store's chart read (:func:`read_downsampled`): each bucket keeps its first, min,
 max and last point, so a spike is never hidden; series no longer than ``p`` come back whole. Unlike
-the reference, ``epochs`` and ``timestamps`` are the stored ones (NaN where not recorded).
+the reference, ``epochs`` and ``timestamps`` are the stored ones (NaN where not recorded). The search
+runs in the search pool (:mod:`matyan_api.search_pool`); align is a read per run, in the API process.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import time
 from array import array
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from matyan_api.deps import EngineDep, SettingsDep, TimezoneOffset
+from matyan_api.deps import EngineDep, SearchPoolDep, TimezoneOffset
 from matyan_api.query import (
     PlanResult,
     PreparedQuery,
@@ -39,26 +40,20 @@ from matyan_api.query import (
     load_trace_infos,
     needs_trace_evaluation,
     paging,
-    plan_query,
 )
-from matyan_api.query.paging import list_created_ids
-from matyan_api.query.timing import QueryTimer, record_planner_path
+from matyan_api.query.timing import QueryTimer
 from matyan_api.routes.runs_props import run_props
-from matyan_api.routes.search_common import (
-    Batch,
-    batched_with_heartbeats,
-    prepared,
-    run_params,
-    stream_response,
-)
-from matyan_api.streaming import ProgressReporter, encode_float64_array, encode_tree_bytes
+from matyan_api.routes.search_common import run_params, stream_response
+from matyan_api.search_pool.pipeline import Batch, JobContext, SearchJob, StreamPlan
+from matyan_api.search_pool.relay import search_response
+from matyan_api.streaming import encode_float64_array, encode_tree_bytes
 from matyan_models import context_to_id
 from matyan_models.sequence_kinds import is_metric_dtype
-from matyan_store.engine import Engine, ReadTransaction
+from matyan_store.engine import ReadTransaction
 from matyan_store.runs import RunMeta, get_context, get_run
 from matyan_store.sequences import Block, SeriesKey, get_summary, read_downsampled, read_range
 
-__all__ = ["AlignRequest", "metric_buckets", "router", "sample_series"]
+__all__ = ["AlignRequest", "MetricSearchJob", "metric_buckets", "router", "sample_series"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -237,28 +232,33 @@ class _RunSampler:
         return cache[key.context_id]
 
 
-async def _plan(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> tuple[PlanResult, list[str]]:
-    """The plan and the runs to visit in creation order (a scan lists the index in pages)."""
-    t0 = time.perf_counter()
-    plan = await engine.aread(lambda tr: plan_query(tr, query, seq_name="metric"))
-    if has_unindexed_sequence_predicate(query):
-        path, reason = "lazy", "unindexed_sequence"
-    elif plan.candidates is None:
-        path, reason = "lazy", "no_candidates"
-    else:
-        path, reason = "fast", ""
-    record_planner_path(path, "metric_search", reason)
-    timer.path = "candidate" if path == "fast" else "lazy"
-    timer.log("plan_query", time.perf_counter() - t0)
-    if plan.candidates is not None:
-        return plan, plan.candidates  # already in creation order
-    return plan, await list_created_ids(engine)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricSearchJob(SearchJob):
+    """Runs with matching metric traces, each trace sampled to about ``p`` points."""
+
+    endpoint: ClassVar[str] = "metric_search"
+
+    p: int = 50
+    x_axis: str | None = None
+    skip_system: bool = True
+
+    def plan_path(self, query: PreparedQuery, plan: PlanResult) -> tuple[str, str, str]:
+        if has_unindexed_sequence_predicate(query):
+            return "lazy", "unindexed_sequence", "lazy"
+        return SearchJob.plan_path(self, query, plan)
+
+    def plan(self, ctx: JobContext, query: PreparedQuery, timer: QueryTimer) -> StreamPlan:
+        plan = self.plan_runs(ctx, query, timer)
+        ids = self.run_ids(ctx, plan)
+        sampler = _RunSampler(
+            query, plan, timer, p=self.p, x_axis=self.x_axis or None, skip_system=self.skip_system
+        )
+        return StreamPlan(list(enumerate(ids, start=1)), len(ids), sampler.batch, summary=sampler.summary)
 
 
 @router.get("/search/metric/", response_class=StreamingResponse)
 async def search_metrics(
-    engine: EngineDep,
-    settings: SettingsDep,
+    pool: SearchPoolDep,
     q: str = "",
     p: int = 50,
     x_axis: str | None = None,
@@ -272,35 +272,9 @@ async def search_metrics(
     ``trace_chunk_size`` is accepted for compatibility (clamped to 1..500 by the reference); a run's
     traces are read in one transaction here, so it changes nothing.
     """
-    query = prepared(q, x_timezone_offset)
     del trace_chunk_size
-
-    async def body() -> AsyncIterator[bytes]:
-        reporter = ProgressReporter(report_progress)
-        timer = QueryTimer(settings.query_timing_enabled, "metric_search")
-        plan, ids = await _plan(engine, query, timer)
-        sampler = _RunSampler(query, plan, timer, p=p, x_axis=x_axis or None, skip_system=skip_system)
-        total = len(ids)
-        if total:
-            yield reporter.report(0, total)
-
-        async def load(items: list[tuple[int, str]]) -> Batch:
-            out: Batch = []
-            while len(out) < len(items):
-                out += await engine.aread(functools.partial(sampler.batch, items=items[len(out) :]))
-            return out
-
-        def progress(position: int) -> bytes:
-            return reporter.report(position, total, skip_repeat=True)
-
-        async for chunk in batched_with_heartbeats(
-            list(enumerate(ids, start=1)), load, reporter, after_frame=progress
-        ):
-            yield chunk
-        sampler.summary()
-        yield reporter.finish()
-
-    return stream_response(body())
+    job = MetricSearchJob(q=q, tz_offset=x_timezone_offset, p=p, x_axis=x_axis, skip_system=skip_system)
+    return await search_response(pool, job, report_progress=report_progress)
 
 
 class AlignTrace(BaseModel):

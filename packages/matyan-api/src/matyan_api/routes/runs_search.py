@@ -1,53 +1,39 @@
-"""``GET /runs/search/run/`` and ``GET /runs/active/``: binary streams of runs.
-
-See docs/http-contract.md, Routes.
+"""``GET /runs/search/run/`` and ``GET /runs/active/``: binary streams of runs (docs/http-contract.md).
 
 Run search collects every match first (planner candidates, evaluated when they are only a superset,
 or a creation-order scan when no index applies), sorts them by the ``sort`` spec, skips past
 ``offset``, and streams one frame per run ``{hash: {params, traces: {metric: [...]}, props}}``, read
-ten runs per transaction with the next batch prefetched. Matching reads the runs in bounded pages of
-read transactions (never one snapshot for the whole scan). A ``metric.…`` predicate means "the run has a
-metric trace for which it holds" on every plan path.
+ten runs per transaction. Matching reads the runs in bounded pages of read transactions (never one
+snapshot for the whole scan). A ``metric.…`` predicate means "the run has a metric trace for which it
+holds" on every plan path. Both run in the search pool (:mod:`matyan_api.search_pool`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from matyan_api.deps import EngineDep, SettingsDep, TimezoneOffset
+from matyan_api.deps import SearchPoolDep, TimezoneOffset
 from matyan_api.errors import ApiError
-from matyan_api.query import (
-    PreparedQuery,
-    load_run_view,
-    load_trace_infos,
-    plan_query,
-    sequence_views,
-)
+from matyan_api.query import PlanResult, PreparedQuery, load_run_view, load_trace_infos, sequence_views
 from matyan_api.query.paging import scan_runs
-from matyan_api.query.timing import QueryTimer, record_planner_path
+from matyan_api.query.timing import QueryTimer
 from matyan_api.routes.runs_props import run_props
-from matyan_api.routes.search_common import (
-    Batch,
-    batched_with_heartbeats,
-    metric_trace_summaries,
-    prepared,
-    run_params,
-    stream_response,
-)
-from matyan_api.streaming import ProgressReporter, encode_tree_bytes, heartbeats_until_done
+from matyan_api.routes.search_common import metric_trace_summaries, run_params
+from matyan_api.search_pool.pipeline import Batch, Item, JobContext, SearchJob, StreamPlan
+from matyan_api.search_pool.relay import search_response
+from matyan_api.streaming import encode_tree_bytes
 from matyan_store import entities, indexes
-from matyan_store.engine import Engine, ReadTransaction
+from matyan_store.engine import ReadTransaction
 from matyan_store.runs import RunMeta, get_run
 
-__all__ = ["SortKey", "parse_sort", "router", "sort_rows"]
+__all__ = ["ActiveRunsJob", "RunSearchJob", "SortKey", "parse_sort", "router", "sort_rows"]
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -120,22 +106,11 @@ def sort_rows[R: _Row](rows: list[R], keys: tuple[SortKey, ...], now: float | No
     return out
 
 
-async def _collect(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> list[_Row]:
+def _collect(ctx: JobContext, query: PreparedQuery, plan: PlanResult, timer: QueryTimer) -> list[_Row]:
     """Every run the query matches (missing and pending runs left out), in creation order.
 
-    The plan is one transaction; the runs are then visited in bounded pages (:func:`scan_runs`).
+    The runs are visited in bounded pages (:func:`scan_runs`).
     """
-    t0 = time.perf_counter()
-    # Unordered candidates: the rows are put in creation order below from the metas read anyway.
-    plan = await engine.aread(lambda tr: plan_query(tr, query, seq_name="metric", ordered=False))
-    if plan.candidates is None:
-        timer.path, reason = "lazy", "no_candidates"
-        record_planner_path("lazy", "run_search", reason)
-    else:
-        reason = "exact" if plan.exact else "superset"
-        timer.path = reason
-        record_planner_path("fast", "run_search", reason)
-    timer.log("plan_query", time.perf_counter() - t0)
     evaluate = plan.candidates is None or not plan.exact
     with_seqs = "metric" in query.sequence_names
     experiments: dict[str, str] = {}
@@ -167,7 +142,7 @@ async def _collect(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> l
         counts["matched"] += 1
         return _Row(run_id, meta, _experiment_name(tr, meta.experiment_id, experiments))
 
-    rows = await scan_runs(engine, plan.candidates, visit)
+    rows = scan_runs(ctx.engine, plan.candidates, visit)
     # The planner's creation order: the created_at index holds float(meta.created_at) of every run.
     rows.sort(key=lambda row: (float(row.meta.created_at), row.run_id))
     if evaluate:
@@ -187,41 +162,94 @@ def _experiment_name(tr: ReadTransaction, experiment_id: str | None, cache: dict
     return cache[experiment_id]
 
 
-def _run_frame(
-    tr: ReadTransaction, meta: RunMeta, *, skip_system: bool, exclude_params: bool, exclude_traces: bool
-) -> dict[str, Any]:
+def _frames(
+    tr: ReadTransaction, items: list[Item], build: Callable[[ReadTransaction, RunMeta], dict[str, Any]]
+) -> Batch:
+    """Encoded frames of ``(position, run_id)`` items; a run deleted since the plan: no frame, ``-1``."""
+    out: Batch = []
+    for position, run_id in items:
+        meta = get_run(tr, run_id)
+        if meta is None:
+            out.append((b"", -1))
+            continue
+        out.append((encode_tree_bytes((run_id,), build(tr, meta)), position))
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSearchJob(SearchJob):
+    """Matching runs, sorted, after ``offset`` (a run hash, exclusive), at most ``limit`` (0: all)."""
+
+    endpoint: ClassVar[str] = "run_search"
+
+    limit: int = 0
+    offset: str = ""
+    sort: tuple[SortKey, ...] = DEFAULT_SORT
+    skip_system: bool = True
+    exclude_params: bool = False
+    exclude_traces: bool = False
+
+    def plan_path(self, query: PreparedQuery, plan: PlanResult) -> tuple[str, str, str]:
+        if plan.candidates is None:
+            return "lazy", "no_candidates", "lazy"
+        reason = "exact" if plan.exact else "superset"
+        return "fast", reason, reason
+
+    def plan(self, ctx: JobContext, query: PreparedQuery, timer: QueryTimer) -> StreamPlan:
+        # Unordered candidates: the rows are put in creation order from the metas read anyway.
+        plan = self.plan_runs(ctx, query, timer, ordered=False)
+        rows = sort_rows(_collect(ctx, query, plan, timer), self.sort)
+        positions = list(enumerate((row.run_id for row in rows), start=1))
+        if self.offset:
+            at = next((i for i, (_, run_id) in enumerate(positions) if run_id == self.offset), None)
+            positions = [] if at is None else positions[at + 1 :]
+        if self.limit > 0:
+            positions = positions[: self.limit]
+        return StreamPlan(positions, len(rows), lambda tr, items: _frames(tr, items, self._frame))
+
+    def _frame(self, tr: ReadTransaction, meta: RunMeta) -> dict[str, Any]:
+        params = {} if self.exclude_params else run_params(tr, meta.run_id, skip_system=self.skip_system)
+        return {
+            "params": params,
+            "traces": {
+                "metric": [] if self.exclude_traces else metric_trace_summaries(tr, meta.run_id, full=True)
+            },
+            "props": run_props(tr, meta),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActiveRunsJob(SearchJob):
+    """Every active run (archived ones too): ``{hash: {traces: {metric: [...]}, props}}``.
+
+    Progress ``(i, total)`` follows each run (i counts all active runs, 1-based); no announce, no
+    terminal frame. Only metric-dtype traces are listed.
+    """
+
+    endpoint: ClassVar[str] = "active_runs"
+
+    def plan(self, ctx: JobContext, query: PreparedQuery, timer: QueryTimer) -> StreamPlan:
+        ids = ctx.engine.read(lambda tr: indexes.lookup(tr, "active", True))
+        return StreamPlan(
+            list(enumerate(ids, start=1)),
+            len(ids),
+            lambda tr, items: _frames(tr, items, _active_frame),
+            announce=False,
+            skip_repeat=False,
+            finish=False,
+        )
+
+
+def _active_frame(tr: ReadTransaction, meta: RunMeta) -> dict[str, Any]:
     return {
-        "params": {} if exclude_params else run_params(tr, meta.run_id, skip_system=skip_system),
-        "traces": {"metric": [] if exclude_traces else metric_trace_summaries(tr, meta.run_id, full=True)},
+        "traces": {"metric": metric_trace_summaries(tr, meta.run_id, full=False)},
         "props": run_props(tr, meta),
     }
 
 
-def _batch_loader(
-    engine: Engine, build: Callable[[ReadTransaction, RunMeta], dict[str, Any]]
-) -> Callable[[list[tuple[int, str]]], Any]:
-    """Load ``(position, run_id)`` items in one transaction: encoded frames, ``-1`` for vanished runs."""
-
-    async def load(items: list[tuple[int, str]]) -> Batch:
-        def read(tr: ReadTransaction) -> Batch:
-            out: Batch = []
-            for position, run_id in items:
-                meta = get_run(tr, run_id)
-                if meta is None:  # deleted since the scan
-                    out.append((b"", -1))
-                    continue
-                out.append((encode_tree_bytes((run_id,), build(tr, meta)), position))
-            return out
-
-        return await engine.aread(read)
-
-    return load
-
-
 @router.get("/search/run/", response_class=StreamingResponse)
 async def search_runs(
-    engine: EngineDep,
-    settings: SettingsDep,
+    pool: SearchPoolDep,
     q: str = "",
     limit: int = 0,
     offset: str = "",
@@ -233,72 +261,20 @@ async def search_runs(
     x_timezone_offset: TimezoneOffset = 0,
 ) -> StreamingResponse:
     """Matching runs, sorted, after ``offset`` (a run hash, exclusive), at most ``limit`` (0: all)."""
-    query = prepared(q, x_timezone_offset)
-    keys = parse_sort(sort)
-
-    def build(tr: ReadTransaction, meta: RunMeta) -> dict[str, Any]:
-        return _run_frame(
-            tr, meta, skip_system=skip_system, exclude_params=exclude_params, exclude_traces=exclude_traces
-        )
-
-    async def body() -> AsyncIterator[bytes]:
-        reporter = ProgressReporter(report_progress)
-        timer = QueryTimer(settings.query_timing_enabled, "run_search")
-        task = asyncio.ensure_future(_collect(engine, query, timer))
-        try:
-            async for beat in heartbeats_until_done(task, reporter):
-                yield beat
-        finally:
-            if not task.done():
-                task.cancel()
-        rows = sort_rows(task.result(), keys)
-        total = len(rows)
-        if total:
-            yield reporter.report(0, total)
-        positions = list(enumerate((row.run_id for row in rows), start=1))
-        if offset:
-            at = next((i for i, (_, run_id) in enumerate(positions) if run_id == offset), None)
-            positions = [] if at is None else positions[at + 1 :]
-        if limit > 0:
-            positions = positions[:limit]
-
-        def progress(position: int) -> bytes:
-            return b"" if position < 0 else reporter.report(position, total, skip_repeat=True)
-
-        async for chunk in batched_with_heartbeats(
-            positions, _batch_loader(engine, build), reporter, after_frame=progress
-        ):
-            yield chunk
-        yield reporter.finish()
-
-    return stream_response(body())
+    job = RunSearchJob(
+        q=q,
+        tz_offset=x_timezone_offset,
+        limit=limit,
+        offset=offset,
+        sort=parse_sort(sort),
+        skip_system=skip_system,
+        exclude_params=exclude_params,
+        exclude_traces=exclude_traces,
+    )
+    return await search_response(pool, job, report_progress=report_progress)
 
 
 @router.get("/active/", response_class=StreamingResponse)
-async def active_runs(engine: EngineDep, report_progress: bool = True) -> StreamingResponse:
-    """Every active run (archived ones too), by hash: ``{hash: {traces: {metric: [...]}, props}}``.
-
-    Progress ``(i, total)`` follows each run (i counts all active runs, 1-based); no terminal frame.
-    Only metric-dtype traces are listed (docs/http-contract.md, Quirk decisions).
-    """
-
-    def build(tr: ReadTransaction, meta: RunMeta) -> dict[str, Any]:
-        return {
-            "traces": {"metric": metric_trace_summaries(tr, meta.run_id, full=False)},
-            "props": run_props(tr, meta),
-        }
-
-    async def body() -> AsyncIterator[bytes]:
-        reporter = ProgressReporter(report_progress)
-        ids = await engine.aread(lambda tr: indexes.lookup(tr, "active", True))
-        total = len(ids)
-
-        def progress(position: int) -> bytes:
-            return b"" if position < 0 else reporter.report(position, total)
-
-        async for chunk in batched_with_heartbeats(
-            list(enumerate(ids, start=1)), _batch_loader(engine, build), reporter, after_frame=progress
-        ):
-            yield chunk
-
-    return stream_response(body())
+async def active_runs(pool: SearchPoolDep, report_progress: bool = True) -> StreamingResponse:
+    """Every active run (archived ones too), by hash (see :class:`ActiveRunsJob`)."""
+    return await search_response(pool, ActiveRunsJob(), report_progress=report_progress)

@@ -4,9 +4,12 @@ See docs/http-contract.md, Streaming frames.
 
 Encoding side (what routes use): :func:`encode_tree` turns one frame into chunks for a
 ``StreamingResponse``; :class:`ProgressReporter` numbers progress frames and heartbeats;
+:func:`error_frame` closes a stream that failed after it started;
 :func:`encode_float64_array` builds the UI's numeric array dicts. :mod:`.decoding` reads the format back
 (tests and tools).
 """
+
+from typing import Final
 
 from matyan_api.streaming.arrays import decode_float64_array, encode_float64_array
 from matyan_api.streaming.decoding import (
@@ -18,6 +21,7 @@ from matyan_api.streaming.decoding import (
     decode_value,
     fold_pairs,
 )
+from matyan_api.streaming.error_frame import ERROR_KEY, error_frame, is_error_key
 from matyan_api.streaming.pairs import (
     ARRAY,
     OBJECT,
@@ -30,17 +34,21 @@ from matyan_api.streaming.pairs import (
 from matyan_api.streaming.progress import (
     PROGRESS_REPORT_INTERVAL,
     ProgressReporter,
-    heartbeats_until_done,
     is_progress_key,
     make_progress_key,
     progress_frame,
 )
 from matyan_api.streaming.tree import coalesce, encode_pairs, encode_tree, encode_tree_bytes, flatten
 
+# The content type of every stream (never JSON: the UI picks its decoder by content type).
+STREAM_MEDIA_TYPE: Final = "application/octet-stream"
+
 __all__ = [
     "ARRAY",
+    "ERROR_KEY",
     "OBJECT",
     "PROGRESS_REPORT_INTERVAL",
+    "STREAM_MEDIA_TYPE",
     "CorruptStream",
     "ProgressReporter",
     "StreamDecoder",
@@ -59,9 +67,10 @@ __all__ = [
     "encode_tree",
     "encode_tree_bytes",
     "encode_value",
+    "error_frame",
     "flatten",
     "fold_pairs",
-    "heartbeats_until_done",
+    "is_error_key",
     "is_progress_key",
     "make_progress_key",
     "progress_frame",

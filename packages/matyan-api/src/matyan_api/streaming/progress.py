@@ -8,16 +8,13 @@ proxies and the UI see a live connection.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from typing import Any, Final
+from typing import Final
 
 from matyan_api.streaming.tree import encode_tree_bytes
 
 __all__ = [
     "PROGRESS_REPORT_INTERVAL",
     "ProgressReporter",
-    "heartbeats_until_done",
     "is_progress_key",
     "make_progress_key",
     "progress_frame",
@@ -82,23 +79,3 @@ class ProgressReporter:
         frame = progress_frame(self._next_index, *pair)
         self._next_index += 1
         return frame
-
-
-async def heartbeats_until_done(
-    awaitable: asyncio.Future[Any] | asyncio.Task[Any],
-    reporter: ProgressReporter,
-    interval: float = PROGRESS_REPORT_INTERVAL,
-) -> AsyncIterator[bytes]:
-    """Yield a heartbeat frame every ``interval`` seconds until ``awaitable`` is done.
-
-    The caller reads the outcome afterwards with ``awaitable.result()``; the task is not cancelled here
-    (a client disconnect closes this generator and the caller decides). A disabled reporter yields
-    nothing but still waits.
-    """
-    while True:
-        done, _ = await asyncio.wait({awaitable}, timeout=interval)
-        if done:
-            return
-        frame = reporter.heartbeat()
-        if frame:
-            yield frame
