@@ -16,7 +16,6 @@ from fastapi import Depends, FastAPI, Header, Request
 from matyan_api.errors import ApiError
 from matyan_api.kafka_publisher import Publisher
 from matyan_api.search_pool.pool import SearchPool
-from matyan_api.search_pool.settings import SearchSettings
 from matyan_api.search_pool.worker import WorkerConfig, engine_target
 from matyan_api.settings import ApiSettings
 from matyan_store.blobs import BlobStore, BlobUriSigner
@@ -94,7 +93,7 @@ def search_pool_of(app: FastAPI) -> SearchPool:
         if engine is None:
             raise ApiError(503, "the API is not ready: engine is not open")
         target = getattr(state, "engine_target", None) or engine_target(engine)
-        limits = SearchSettings()
+        limits = state.settings.search
         config = WorkerConfig(
             engine=target,
             settings=state.settings,

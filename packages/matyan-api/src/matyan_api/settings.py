@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matyan_api.auth.settings import AuthSettings
+from matyan_api.search_pool.settings import SearchSettings
 from matyan_models.kafka_settings import KafkaSettings
 from matyan_store.settings import StoreSettings, check_production
 
@@ -35,6 +36,7 @@ class ApiSettings(BaseSettings):
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
 
     log_level: str = "INFO"
     metrics_enabled: bool = True
