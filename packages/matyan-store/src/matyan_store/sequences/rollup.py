@@ -3,12 +3,12 @@
 A chart keeps the first, min, max and last point of aligned power-of-two step buckets
 (:mod:`matyan_store.codec.buckets`). Each block's index entry carries those kept points, with their
 steps, values, epochs and timestamps, for buckets of :data:`FINE_WIDTH` steps and (sealed blocks) of
-:data:`COARSE_WIDTH` steps; a block lying inside one chart bucket is answered by its summary (the top
-level). Because buckets are aligned, the kept points of finer buckets hold every point a wider bucket
-keeps, so a chart of any width from :data:`FINE_WIDTH` up is computed exactly from index entries
-alone, at the coarsest level that fits: the same answer as resampling every point
-(:func:`matyan_store.codec.downsample`), without loading a block body. Narrower (zoomed) charts are
-resampled at full resolution by the caller; a block cut by a range bound is loaded.
+:data:`MID_WIDTH` and :data:`COARSE_WIDTH` steps; a block lying inside one chart bucket is answered
+by its summary (the top level). Because buckets are aligned, the kept points of finer buckets hold
+every point a wider bucket keeps, so a chart of any width from :data:`FINE_WIDTH` up is computed
+exactly from index entries alone, at the coarsest level that fits: the same answer as resampling
+every point (:func:`matyan_store.codec.downsample`), without loading a block body. Narrower (zoomed)
+charts are resampled at full resolution by the caller; a block cut by a range bound is loaded.
 
 Rollups are rebuilt whenever a block is written (sealing, rewriting, overwriting a step), in the same
 transaction; an open block's rollup is extended on each append (:func:`extend_open_rollup`). OBJECT
@@ -17,7 +17,7 @@ and so have entries written before this format (their rollup is ignored).
 
 Rollup value (sealed block)::
 
-    version | len+fine (a codec block) | len+coarse (an open-block segment)
+    version | len+fine (a codec block) | len+mid, len+coarse (open-block segments)
 
 and an open block's rollup is one open-block segment of its fine level, or one zero byte when it
 keeps too many points to rewrite on every append (a sparse series; readers load the block).
@@ -36,6 +36,9 @@ from matyan_store.sequences.open_block import decode_segment, segment_block
 
 FINE_WIDTH = 1 << 8
 """Step width of the finest rollup level; narrower charts are resampled from the blocks."""
+
+MID_WIDTH = 1 << 10
+"""Step width of the middle level of sealed blocks."""
 
 COARSE_WIDTH = 1 << 12
 """Step width of the coarse level of sealed blocks (what wide charts of long series read)."""
@@ -63,10 +66,12 @@ def build_rollup(block: Block) -> bytes:
     fine = _fine(block)
     if fine is None:
         return b""
-    coarse = downsample_block(fine, COARSE_WIDTH)
     out = bytearray((_VERSION,))
     put_bytes(out, encode_block_columns(fine))
-    put_bytes(out, segment_block(coarse, 0, len(coarse)))
+    # The wider levels are small: kept raw, so reading one costs no inflate.
+    for width in (MID_WIDTH, COARSE_WIDTH):
+        level = downsample_block(fine, width)
+        put_bytes(out, segment_block(level, 0, len(level)))
     return bytes(out)
 
 
@@ -113,8 +118,11 @@ def rollup_level(entry: IndexEntry, width: int) -> Block | None:
     if r.byte() != _VERSION:
         return None  # a rollup of the former format: load the block instead
     fine = r.sized()
+    mid = r.sized()
+    if width < MID_WIDTH:
+        return decode_block(fine)
     coarse = r.sized()
-    return decode_segment(coarse) if width >= COARSE_WIDTH else decode_block(fine)
+    return decode_segment(coarse if width >= COARSE_WIDTH else mid)
 
 
 def _summary_points(s: BlockSummary) -> Block:
