@@ -79,12 +79,12 @@ def read_rows(engine: Engine, key: SeriesKey, n: int, runs: int) -> list[Row]:
     whole = timed(everything, 5)
     return [
         Row(
-            f"chart {n:,} pts -> 1,000 buckets, steps+values (rollups)",
+            f"chart {n:,} pts -> 1,000 buckets, steps+values",
             f"p50 {percentile(fast, 0.5):.1f} ms, p95 {percentile(fast, 0.95):.1f} ms",
             "<= 30 ms p50",
         ),
         Row(
-            f"chart {n:,} pts -> 1,000 buckets, + epochs/timestamps (exact)",
+            f"chart {n:,} pts -> 1,000 buckets, + epochs/timestamps",
             f"p50 {percentile(full, 0.5):.1f} ms, p95 {percentile(full, 0.95):.1f} ms",
             "",
         ),

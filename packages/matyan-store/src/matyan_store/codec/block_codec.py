@@ -4,32 +4,46 @@ Layout (all lengths are varints)::
 
     version | kind | count | len+summary | len+steps | len+values | len+epochs | len+timestamps | len+sketch
 
-Steps, epochs, int values and the bit patterns of floats and timestamps use the int column codec
-(:mod:`matyan_store.codec.int_columns`); bools are one byte each and objects use
-:mod:`matyan_store.codec.object_codec`, both deflated. Epochs and timestamps cost one byte when all
-None. The summary sits in front so :func:`read_block_summary` needs no decompression.
+Version 2 (written now) stores steps, epochs, int values, floats and timestamps with the numeric
+columns of :mod:`matyan_store.codec.columns` (delta-of-delta, XOR, float32 when exact); version 1
+blocks (:mod:`matyan_store.codec.int_columns`) still decode, so existing stores and backups keep
+working. Bools are one byte each and objects use :mod:`matyan_store.codec.object_codec`, both
+deflated. Epochs and timestamps cost one byte when all None. The summary sits in front so
+:func:`read_block_summary` needs no decompression.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from matyan_store.codec import columns, int_columns
 from matyan_store.codec.block import Block, Column
-from matyan_store.codec.int_columns import (
-    decode_float_column,
-    decode_int_column,
-    encode_float_column,
-    encode_int_column,
-    pack,
-    unpack,
-)
+from matyan_store.codec.int_columns import pack, unpack
 from matyan_store.codec.object_codec import decode_object, encode_object
 from matyan_store.codec.points import Point, Value, ValueKind
 from matyan_store.codec.summary import BlockSummary, encode_summary, read_summary
 from matyan_store.codec.varint import ByteReader, put_bytes, put_uvarint
 
-BLOCK_VERSION = 1
+BLOCK_VERSION = 2
+"""The version :func:`encode_block_columns` writes; :func:`decode_block` reads it and version 1."""
+
+_V1 = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _ColumnCodec:
+    """How one block version decodes its numeric columns."""
+
+    ints: Callable[[bytes, int], Column]
+    floats: Callable[[bytes, int], Column]
+
+
+_DECODERS = {
+    _V1: _ColumnCodec(int_columns.decode_int_column, int_columns.decode_float_column),
+    BLOCK_VERSION: _ColumnCodec(columns.decode_int_column, columns.decode_float_column),
+}
 
 _ALL_NONE = 0
 _ALL_PRESENT = 1
@@ -49,10 +63,10 @@ def encode_block_columns(block: Block) -> bytes:
     out = bytearray((BLOCK_VERSION, int(block.kind)))
     put_uvarint(out, n)
     put_bytes(out, encode_summary(block.summary))
-    put_bytes(out, encode_int_column(block.steps))
+    put_bytes(out, columns.encode_int_column(block.steps))
     put_bytes(out, _encode_values(block.kind, block.values))
-    put_bytes(out, _encode_optional(block.epochs, encode_int_column))
-    put_bytes(out, _encode_optional(block.timestamps, encode_float_column))
+    put_bytes(out, _encode_optional(block.epochs, columns.encode_int_column))
+    put_bytes(out, _encode_optional(block.timestamps, columns.encode_float_column))
     sketch = block.sketch
     put_bytes(out, pack(sketch) if sketch else b"")
     return bytes(out)
@@ -60,9 +74,9 @@ def encode_block_columns(block: Block) -> bytes:
 
 def _encode_values(kind: ValueKind, values: Sequence[Value]) -> bytes:
     if kind is ValueKind.FLOAT:
-        return encode_float_column(values)
+        return columns.encode_float_column(values)
     if kind is ValueKind.INT:
-        return encode_int_column(values)
+        return columns.encode_int_column(values)
     if kind is ValueKind.BOOL:
         return pack(bytes(1 if v else 0 for v in values))
     buf = bytearray()
@@ -71,11 +85,11 @@ def _encode_values(kind: ValueKind, values: Sequence[Value]) -> bytes:
     return pack(bytes(buf))
 
 
-def _decode_values(kind: ValueKind, data: bytes, n: int) -> Column:
+def _decode_values(codec: _ColumnCodec, kind: ValueKind, data: bytes, n: int) -> Column:
     if kind is ValueKind.FLOAT:
-        return decode_float_column(data, n)
+        return codec.floats(data, n)
     if kind is ValueKind.INT:
-        return decode_int_column(data, n)
+        return codec.ints(data, n)
     if kind is ValueKind.BOOL:
         raw = unpack(data)
         if len(raw) != n:
@@ -118,14 +132,15 @@ def _decode_optional(data: bytes, n: int, decode: Callable[[bytes, int], Sequenc
     raise ValueError(f"unknown optional column mode {mode}")
 
 
-def _read_header(data: bytes) -> tuple[ByteReader, ValueKind, int, bytes]:
+def _read_header(data: bytes) -> tuple[ByteReader, _ColumnCodec, ValueKind, int, bytes]:
     r = ByteReader(data)
     version = r.byte()
-    if version != BLOCK_VERSION:
+    codec = _DECODERS.get(version)
+    if codec is None:
         raise ValueError(f"unsupported block version {version}")
     kind = ValueKind(r.byte())
     n = r.uvarint()
-    return r, kind, n, r.sized()
+    return r, codec, kind, n, r.sized()
 
 
 def _parse_summary(raw: bytes, kind: ValueKind, n: int) -> BlockSummary:
@@ -137,13 +152,13 @@ def _parse_summary(raw: bytes, kind: ValueKind, n: int) -> BlockSummary:
 
 def read_block_summary(data: bytes) -> BlockSummary:
     """The summary of an encoded block, without touching its columns."""
-    _, kind, n, raw = _read_header(data)
+    _, _, kind, n, raw = _read_header(data)
     return _parse_summary(raw, kind, n)
 
 
 def decode_block(data: bytes) -> Block:
     """Decode a block value; the summary and each column are decoded lazily, on first access."""
-    r, kind, n, summary_raw = _read_header(data)
+    r, codec, kind, n, summary_raw = _read_header(data)
     steps_raw = r.sized()
     values_raw = r.sized()
     epochs_raw = r.sized()
@@ -152,10 +167,10 @@ def decode_block(data: bytes) -> Block:
     if not r.at_end():
         raise ValueError("trailing bytes after block")
     decoders: list[Callable[[], Column]] = [
-        lambda: decode_int_column(steps_raw, n),
-        lambda: _decode_values(kind, values_raw, n),
-        lambda: _decode_optional(epochs_raw, n, decode_int_column),
-        lambda: _decode_optional(ts_raw, n, decode_float_column),
+        lambda: codec.ints(steps_raw, n),
+        lambda: _decode_values(codec, kind, values_raw, n),
+        lambda: _decode_optional(epochs_raw, n, codec.ints),
+        lambda: _decode_optional(ts_raw, n, codec.floats),
     ]
     sketch: Callable[[], bytes] | None = (lambda: unpack(sketch_raw)) if sketch_raw else None
     return Block.lazy(kind, n, decoders, summary=lambda: _parse_summary(summary_raw, kind, n), sketch=sketch)

@@ -30,7 +30,8 @@ INDEX_TAG = 0
 BODY_TAG = 1
 
 _INDEX_VERSION = 1
-_OPEN_INDEX_VERSION = 2
+_OPEN_INDEX_VERSION_NO_ROLLUP = 2
+_OPEN_INDEX_VERSION = 3
 
 
 _INT_CODE = 0x14
@@ -102,8 +103,9 @@ def body_key(run_id: str, ctx: int, name: str, first_step: int) -> bytes:
 class IndexEntry:
     """What the index says about one block: its summary, how many keys its body spans, its rollup.
 
-    An open block (``open``) has no rollup; ``parts`` counts its raw segments and ``raw_bytes`` their
-    total size (what decides when it is sealed).
+    For an open block (``open``) ``parts`` counts its raw segments and ``raw_bytes`` their total size
+    (what decides when it is sealed); its rollup is in the open form (see
+    :mod:`matyan_store.sequences.rollup`). An empty rollup means none.
     """
 
     summary: BlockSummary
@@ -127,12 +129,13 @@ def encode_index_entry(summary: BlockSummary, parts: int, rollup: bytes) -> byte
     return bytes(out)
 
 
-def encode_open_index_entry(summary: BlockSummary, segments: int, raw_bytes: int) -> bytes:
+def encode_open_index_entry(summary: BlockSummary, segments: int, raw_bytes: int, rollup: bytes) -> bytes:
     """Encode the index entry value of an open block of ``segments`` raw segments."""
     out = bytearray((_OPEN_INDEX_VERSION,))
     put_uvarint(out, segments)
     put_uvarint(out, raw_bytes)
     put_bytes(out, encode_summary(summary))
+    put_bytes(out, rollup)
     return bytes(out)
 
 
@@ -140,13 +143,15 @@ def decode_index_entry(data: bytes) -> IndexEntry:
     """Inverse of :func:`encode_index_entry`."""
     r = ByteReader(data)
     version = r.byte()
-    if version == _OPEN_INDEX_VERSION:
+    if version in (_OPEN_INDEX_VERSION, _OPEN_INDEX_VERSION_NO_ROLLUP):
         segments = r.uvarint()
         raw_bytes = r.uvarint()
         summary = decode_summary(r.sized())
+        # Entries written before open blocks had rollups have none: readers load the block instead.
+        rollup = r.sized() if version == _OPEN_INDEX_VERSION else b""
         if not r.at_end():
             raise ValueError("trailing bytes after series index entry")
-        return IndexEntry(summary, segments, b"", True, raw_bytes)
+        return IndexEntry(summary, segments, rollup, True, raw_bytes)
     if version != _INDEX_VERSION:
         raise ValueError(f"unsupported series index entry version {version}")
     parts = r.uvarint()

@@ -1,205 +1,133 @@
-"""Block rollups: the first, min, max and last point of every window of a numeric block.
+"""Block rollups: a level-of-detail pyramid of the points a chart keeps, stored in the index entries.
 
-A rollup is stored in the block's index entry, next to its summary, so a chart over many blocks is
-answered from index entries alone, without loading or decoding a single block body: a 1M-point
-series is ~15,600 windows of :data:`ROLLUP_WINDOW` points instead of 1M points.
+A chart keeps the first, min, max and last point of aligned power-of-two step buckets
+(:mod:`matyan_store.codec.buckets`). Each block's index entry carries those kept points, with their
+steps, values, epochs and timestamps, for buckets of :data:`FINE_WIDTH` steps and (sealed blocks) of
+:data:`MID_WIDTH` and :data:`COARSE_WIDTH` steps; a block lying inside one chart bucket is answered
+by its summary (the top level). Because buckets are aligned, the kept points of finer buckets hold
+every point a wider bucket keeps, so a chart of any width from :data:`FINE_WIDTH` up is computed
+exactly from index entries alone, at the coarsest level that fits: the same answer as resampling
+every point (:func:`matyan_store.codec.downsample`), without loading a block body. Narrower (zoomed)
+charts are resampled at full resolution by the caller; a block cut by a range bound is loaded.
 
-The chart path (:func:`rollup_downsample`) works on *atoms*, each the first/min/max/last of a run of
-consecutive points. A bucket takes the atoms whose first step falls in it, so bucket edges snap to
-window edges; that is only done when a bucket spans at least :data:`MIN_WINDOWS_PER_BUCKET` windows
-(the edges then move by at most 1/8 of a bucket). Each bucket's min and max are still the exact
-extremes of the points it holds, so a spike is never hidden. Narrower buckets (zoomed charts) return
-``None`` here and the caller resamples at full resolution.
+Rollups are rebuilt whenever a block is written (sealing, rewriting, overwriting a step), in the same
+transaction; an open block's rollup is extended on each append (:func:`extend_open_rollup`). OBJECT
+blocks and blocks whose rollup would keep most of their points have none (they are loaded instead),
+and so have entries written before this format (their rollup is ignored).
 
-Rollups exist only for FLOAT and INT blocks without NaN; other blocks are decoded and atomised on the
-fly (exactly the same result, just slower).
+Rollup value (sealed block)::
+
+    version | len+fine (a codec block) | len+mid, len+coarse (open-block segments)
+
+and an open block's rollup is one open-block segment of its fine level, or one zero byte when it
+keeps too many points to rewrite on every append (a sparse series; readers load the block).
 """
 
 from __future__ import annotations
 
-import zlib
-from array import array
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from matyan_store.codec import Block, BlockSummary, ValueKind
-from matyan_store.codec.block import SKETCH_WINDOW
-from matyan_store.codec.points import Value, coerce_values, unify_kinds
-from matyan_store.codec.varint import ByteReader, put_uvarint
+from matyan_store.codec import Block, BlockSummary, decode_block, encode_block_columns
+from matyan_store.codec.buckets import bucket_width, downsample_block
+from matyan_store.codec.reads import concat_blocks
+from matyan_store.codec.varint import ByteReader, put_bytes
 from matyan_store.sequences.layout import IndexEntry
+from matyan_store.sequences.open_block import decode_segment, segment_block
 
-ROLLUP_WINDOW = SKETCH_WINDOW
-"""Points per rollup window (the codec's sketch window, whose min/max offsets the rollup reuses)."""
+FINE_WIDTH = 1 << 8
+"""Step width of the finest rollup level; narrower charts are resampled from the blocks."""
 
-MIN_WINDOWS_PER_BUCKET = 8
-"""A bucket must span this many windows (in steps) before bucket edges may snap to window edges."""
+MID_WIDTH = 1 << 10
+"""Step width of the middle level of sealed blocks."""
 
-_VERSION = 3
+COARSE_WIDTH = 1 << 12
+"""Step width of the coarse level of sealed blocks (what wide charts of long series read)."""
 
+_VERSION = 4
 
-@dataclass(slots=True)
-class Atoms:
-    """First/min/max/last steps and values of consecutive runs of points, in step order.
+# A rollup keeping more than this share of a block's points costs more than loading the block.
+_MAX_KEPT_SHARE = 0.5
 
-    ``min_v``/``max_v`` hold None for a run without an ordered value (all NaN).
-    """
-
-    first_s: list[int]
-    first_v: list[Value]
-    min_s: list[int]
-    min_v: list[Value]
-    max_s: list[int]
-    max_v: list[Value]
-    last_s: list[int]
-    last_v: list[Value]
-
-    @classmethod
-    def empty(cls) -> Atoms:
-        """No atoms."""
-        return cls([], [], [], [], [], [], [], [])
-
-    def extend(self, other: Atoms) -> None:
-        """Append ``other`` (which must follow in step order)."""
-        self.first_s += other.first_s
-        self.first_v += other.first_v
-        self.min_s += other.min_s
-        self.min_v += other.min_v
-        self.max_s += other.max_s
-        self.max_v += other.max_v
-        self.last_s += other.last_s
-        self.last_v += other.last_v
+# An open block's rollup is rewritten on every append: past this many kept points (a sparse series)
+# it is not kept, and readers load the (small) open block instead.
+_OPEN_MAX_KEPT = 256
+_NOT_KEPT = b"\x00"
 
 
-def build_rollup(block: Block, summary: BlockSummary) -> bytes:
-    """The rollup of an encoded block (empty when the block does not qualify)."""
-    kind = block.kind
-    if kind not in (ValueKind.FLOAT, ValueKind.INT) or summary.nan_count or len(block) < 2 * ROLLUP_WINDOW:
-        # Short blocks cost little to decode; a rollup would only add bytes.
+def _fine(block: Block) -> Block | None:
+    if not block.kind.numeric or len(block) == 0:
+        return None
+    fine = downsample_block(block, FINE_WIDTH)
+    return fine if len(fine) <= _MAX_KEPT_SHARE * len(block) else None
+
+
+def build_rollup(block: Block) -> bytes:
+    """The rollup of a sealed block (empty when it does not pay off)."""
+    fine = _fine(block)
+    if fine is None:
         return b""
-    steps = block.steps
-    values = block.values
-    n = len(block)
-    sketch = block.sketch  # computed (and cached) when the block was encoded
-    nc = len(sketch) // 2
-    starts = range(0, n, ROLLUP_WINDOW)
-    ends = [min(s + ROLLUP_WINDOW, n) - 1 for s in starts]
-    mins = [s + o for s, o in zip(starts, sketch[:nc], strict=True)]
-    maxs = [s + o for s, o in zip(starts, sketch[nc:], strict=True)]
-    base = steps[0]
-    order = [*starts, *ends, *mins, *maxs]
-    vals = array("d" if kind is ValueKind.FLOAT else "q", [values[i] for i in order])
-    raw = array("q", [steps[i] - base for i in order]).tobytes() + vals.tobytes()
-    # Byte planes (every 8th byte together) make offsets and float32-derived values deflate well;
-    # strided slicing shuffles and unshuffles at C speed, so decoding costs one inflate per block.
-    planes = b"".join(raw[i::8] for i in range(8))
-    out = bytearray((_VERSION, int(kind)))
-    put_uvarint(out, nc)
-    out += zlib.compress(planes, 6)
+    out = bytearray((_VERSION,))
+    put_bytes(out, encode_block_columns(fine))
+    # The wider levels are small: kept raw, so reading one costs no inflate.
+    for width in (MID_WIDTH, COARSE_WIDTH):
+        level = downsample_block(fine, width)
+        put_bytes(out, segment_block(level, 0, len(level)))
     return bytes(out)
 
 
-def decode_rollup(data: bytes, base: int) -> tuple[ValueKind, Atoms]:
-    """The atoms of a rollup whose block starts at step ``base``."""
+def _open_form(fine: Block) -> bytes:
+    if len(fine) > _OPEN_MAX_KEPT:
+        return _NOT_KEPT
+    return segment_block(fine, 0, len(fine))
+
+
+def open_rollup(block: Block) -> bytes:
+    """The rollup of an open block: its fine level as one raw segment (extended on every append)."""
+    if not block.kind.numeric or len(block) == 0:
+        return _NOT_KEPT
+    return _open_form(downsample_block(block, FINE_WIDTH))
+
+
+def extend_open_rollup(rollup: bytes, appended: Block) -> bytes | None:
+    """The rollup of an open block after ``appended`` (points after all of its own) joins it.
+
+    None when there is none to extend (an entry of the former format, or a change of value kind): the
+    caller rewrites the block, which builds a fresh one.
+    """
+    if rollup == _NOT_KEPT:
+        return _NOT_KEPT
+    if not rollup or not appended.kind.numeric:
+        return None
+    old = decode_segment(rollup)
+    if old.kind is not appended.kind:
+        return None
+    return _open_form(downsample_block(concat_blocks([old, appended]), FINE_WIDTH))
+
+
+def rollup_level(entry: IndexEntry, width: int) -> Block | None:
+    """The kept points of ``entry``'s block at the coarsest stored level not wider than ``width``.
+
+    None when the entry has no usable rollup (or ``width`` is under :data:`FINE_WIDTH`).
+    """
+    data = entry.rollup
+    if not data or data == _NOT_KEPT or width < FINE_WIDTH:
+        return None
+    if entry.open:
+        return decode_segment(data)
     r = ByteReader(data)
-    version = r.byte()
-    if version != _VERSION:
-        raise ValueError(f"unsupported rollup version {version}")
-    kind = ValueKind(r.byte())
-    nc = r.uvarint()
-    planes = zlib.decompress(data[r.pos :])
-    size = 8 * 8 * nc
-    if len(planes) != size:
-        raise ValueError("rollup has the wrong length")
-    raw = bytearray(size)
-    lane = size // 8
-    for i in range(8):
-        raw[i::8] = planes[i * lane : (i + 1) * lane]
-    offs = array("q")
-    offs.frombytes(raw[: size // 2])
-    vals_arr = array("d" if kind is ValueKind.FLOAT else "q")
-    vals_arr.frombytes(raw[size // 2 :])
-    vals: list[Value] = vals_arr.tolist()
-    st = [base + o for o in offs]
-    a, b, c = nc, 2 * nc, 3 * nc
-    # Column order: window starts, ends, minima, maxima.
-    return kind, Atoms(st[:a], vals[:a], st[b:c], vals[b:c], st[c:], vals[c:], st[a:b], vals[a:b])
+    if r.byte() != _VERSION:
+        return None  # a rollup of the former format: load the block instead
+    fine = r.sized()
+    mid = r.sized()
+    if width < MID_WIDTH:
+        return decode_block(fine)
+    coarse = r.sized()
+    return decode_segment(coarse if width >= COARSE_WIDTH else mid)
 
 
-def atoms_of_block(block: Block, lo: int, hi: int, nan_count: int) -> Atoms:
-    """Atoms of ``ROLLUP_WINDOW`` points over the points of a decoded block with ``lo <= step <= hi``."""
-    steps = block.steps
-    values = block.values
-    i = bisect_left(steps, lo)
-    end = bisect_right(steps, hi)
-    out = Atoms.empty()
-    for a in range(i, end, ROLLUP_WINDOW):
-        b = min(a + ROLLUP_WINDOW, end)
-        seg = values[a:b]
-        out.first_s.append(steps[a])
-        out.first_v.append(values[a])
-        out.last_s.append(steps[b - 1])
-        out.last_v.append(values[b - 1])
-        if nan_count:
-            real = [(v, k) for k, v in enumerate(seg, a) if v == v]
-            if not real:
-                out.min_s.append(-1)
-                out.min_v.append(None)
-                out.max_s.append(-1)
-                out.max_v.append(None)
-                continue
-            lo_v = min(v for v, _ in real)
-            hi_v = max(v for v, _ in real)
-            k_lo = next(k for v, k in real if v == lo_v)
-            k_hi = next(k for v, k in real if v == hi_v)
-        else:
-            lo_v = min(seg)
-            hi_v = max(seg)
-            k_lo = a + seg.index(lo_v)
-            k_hi = a + seg.index(hi_v)
-        out.min_s.append(steps[k_lo])
-        out.min_v.append(lo_v)
-        out.max_s.append(steps[k_hi])
-        out.max_v.append(hi_v)
-    return out
-
-
-def _extreme(vals: list[Value], steps: list[int], i: int, j: int, smallest: bool) -> tuple[int, Value] | None:
-    seg = vals[i:j]
-    if None in seg:
-        pairs = [(v, s) for v, s in zip(seg, steps[i:j], strict=True) if v is not None]
-        if not pairs:
-            return None
-        best = min(v for v, _ in pairs) if smallest else max(v for v, _ in pairs)
-        return next(s for v, s in pairs if v == best), best
-    best = min(seg) if smallest else max(seg)
-    return steps[i + seg.index(best)], best
-
-
-def bucket_atoms(atoms: Atoms, kind: ValueKind, lo: int, width: int) -> Block:
-    """Group atoms into buckets of ``width`` steps by their first step; keep first/min/max/last of each."""
-    fs = atoms.first_s
-    n = len(fs)
-    steps: list[int] = []
-    values: list[Value] = []
-    i = 0
-    while i < n:
-        bucket = (fs[i] - lo) // width
-        j = bisect_left(fs, lo + (bucket + 1) * width, i, n)
-        picked: dict[int, Value] = {fs[i]: atoms.first_v[i], atoms.last_s[j - 1]: atoms.last_v[j - 1]}
-        # Earliest point wins ties: atoms are in step order and index() finds the first occurrence.
-        for found in (
-            _extreme(atoms.min_v, atoms.min_s, i, j, True),
-            _extreme(atoms.max_v, atoms.max_s, i, j, False),
-        ):
-            if found is not None:
-                picked[found[0]] = found[1]
-        for s in sorted(picked):
-            steps.append(s)
-            values.append(picked[s])
-        i = j
-    nones: list[None] = [None] * len(steps)
-    return Block(kind, steps, coerce_values(values, kind), nones, nones)
+def _summary_points(s: BlockSummary) -> Block:
+    picked = {p.step: p for p in (s.first, s.min_point, s.max_point, s.last) if p is not None}
+    return Block.from_points([picked[k] for k in sorted(picked)], s.kind)
 
 
 def rollup_downsample(
@@ -208,35 +136,45 @@ def rollup_downsample(
     buckets: int,
     start: int | None,
     stop: int | None,
+    *,
+    with_epochs_timestamps: bool,
 ) -> Block | None:
-    """Steps and values of a chart over ``entries`` from their rollups, or None when it does not apply.
+    """A chart over ``entries`` (those overlapping ``[start, stop)``, in step order) from their rollups.
 
-    ``entries`` are the index entries overlapping ``[start, stop)``, in step order. Not applicable (None):
-    non-numeric blocks, or buckets narrower than :data:`MIN_WINDOWS_PER_BUCKET` windows of some block.
-    Blocks without a rollup, or cut by the range, are decoded and atomised the same way.
+    None when the chart's buckets are narrower than :data:`FINE_WIDTH` (zoomed in) or a block holds
+    objects: the caller resamples at full resolution. A block cut by a bound, or without a rollup, is
+    loaded with ``load`` (so a chart of a range loads at most the two blocks at its ends).
     """
-    if not entries:
+    if not entries or not all(e.summary.kind.numeric for e in entries):
         return None
-    kind = entries[0].summary.kind
-    for e in entries:
-        kind = unify_kinds(kind, e.summary.kind)
-    if kind not in (ValueKind.FLOAT, ValueKind.INT):
-        return None
-    lo = entries[0].first_step if start is None else max(start, entries[0].first_step)
-    hi = entries[-1].summary.last_step if stop is None else min(stop - 1, entries[-1].summary.last_step)
-    if hi < lo:
-        return None
-    width = -(-(hi - lo + 1) // buckets)
-    for e in entries:
+    # Blocks cut by a bound are loaded first: the chart's width follows the first and last point in
+    # the range, wherever blocks happen to be cut.
+    cut: dict[int, Block] = {}
+    for i, e in enumerate(entries):
         s = e.summary
-        window_span = (s.last_step - s.first_step + 1) * ROLLUP_WINDOW / s.count
-        if width < MIN_WINDOWS_PER_BUCKET * window_span:
-            return None
-    atoms = Atoms.empty()
-    for e in entries:
+        if (start is not None and s.first_step < start) or (stop is not None and s.last_step >= stop):
+            cut[i] = load(e).slice(start, stop)
+    ends: list[tuple[int, int]] = []
+    for i, e in enumerate(entries):
+        part = cut.get(i)
+        if part is None:
+            ends.append((e.first_step, e.summary.last_step))
+        elif len(part):
+            ends.append((part.steps[0], part.steps[-1]))
+    if not ends:
+        return None
+    width = bucket_width(ends[0][0], ends[-1][1], buckets)
+    if width < FINE_WIDTH:
+        return None
+    parts: list[Block] = []
+    for i, e in enumerate(entries):
         s = e.summary
-        if e.rollup and s.first_step >= lo and s.last_step <= hi:
-            atoms.extend(decode_rollup(e.rollup, s.first_step)[1])
+        if i in cut:
+            parts.append(cut[i])
+        elif s.values_included and s.first_step // width == s.last_step // width:
+            parts.append(_summary_points(s))
         else:
-            atoms.extend(atoms_of_block(load(e), lo, hi, s.nan_count))
-    return bucket_atoms(atoms, kind, lo, width)
+            level = rollup_level(e, width)
+            parts.append(load(e) if level is None else level)
+    combined = concat_blocks([p for p in parts if len(p)])
+    return downsample_block(combined, width, with_epochs_timestamps=with_epochs_timestamps)

@@ -39,7 +39,6 @@ from matyan_store.codec import (
 from matyan_store.codec import read_range as codec_read_range
 from matyan_store.codec import tail as codec_tail
 from matyan_store.codec.points import unify_kinds
-from matyan_store.codec.summary import summarize
 from matyan_store.engine.base import ReadTransaction, Transaction
 from matyan_store.engine.errors import TransactionTooLarge
 from matyan_store.keys import pack, strinc, unpack
@@ -59,7 +58,7 @@ from matyan_store.sequences.open_block import (
     open_max_bytes,
     segment_block,
 )
-from matyan_store.sequences.rollup import build_rollup, rollup_downsample
+from matyan_store.sequences.rollup import build_rollup, extend_open_rollup, open_rollup, rollup_downsample
 from matyan_store.values import decode_value, encode_value
 
 BLOCK_TARGET_BYTES = 12_200
@@ -376,12 +375,16 @@ def _append_open(tr: Transaction, ser: _Series, entry: IndexEntry, pts: list[Poi
     raw = entry.raw_bytes + sum(map(len, segments))
     if raw > open_max_bytes(BLOCK_TARGET_BYTES) or entry.parts + len(segments) > MAX_SEGMENTS:
         return None
+    appended = Block(kind, steps, values, epochs, stamps)
+    rollup = extend_open_rollup(entry.rollup, appended)
+    if rollup is None:
+        return None
     first = entry.first_step
     body = ser.body_key(first)
     for i, seg in enumerate(segments, entry.parts):
         tr.set(body + layout.pack_step(i), seg)
-    summary = combine_summaries([s, summarize(kind, steps, values, epochs, stamps)])
-    tr.set(ser.index_key(first), encode_open_index_entry(summary, entry.parts + len(segments), raw))
+    summary = combine_summaries([s, appended.summary])
+    tr.set(ser.index_key(first), encode_open_index_entry(summary, entry.parts + len(segments), raw, rollup))
     return summary
 
 
@@ -522,7 +525,7 @@ def _store_blocks(
                 tr.set(body + pack((i,)), part)
         summary = eb.summary
         put_summaries.append(summary)
-        tr.set(ser.index_key(first), encode_index_entry(summary, n_parts, build_rollup(eb.block, summary)))
+        tr.set(ser.index_key(first), encode_index_entry(summary, n_parts, build_rollup(eb.block)))
     if open_tail is not None:
         first = open_tail.first_step
         body = ser.body_key(first)
@@ -535,7 +538,7 @@ def _store_blocks(
         put_summaries.append(summary)
         tr.set(
             ser.index_key(first),
-            encode_open_index_entry(summary, len(segments), sum(map(len, segments))),
+            encode_open_index_entry(summary, len(segments), sum(map(len, segments)), open_rollup(open_tail)),
         )
     return put_summaries
 
@@ -670,11 +673,11 @@ def read_downsampled(
 ) -> Block:
     """A chart of ``[start, stop)`` in at most ``buckets`` buckets, keeping each bucket's first/min/max/last.
 
-    Min and max ignore NaN, so a spike is never hidden. With ``with_epochs_timestamps=False`` (steps and
-    values only, what a chart needs) wide buckets are answered from the blocks' rollups without loading
-    block bodies, bucket edges snapping to 64-point window edges (see
-    :mod:`matyan_store.sequences.rollup`); zoomed-in ranges and the full-column form are resampled at
-    full resolution with exact equal-width buckets.
+    Buckets are aligned power-of-two step ranges (:mod:`matyan_store.codec.buckets`); min and max ignore
+    NaN, so a spike is never hidden. Wide charts are answered from the index entries' rollups (see
+    :mod:`matyan_store.sequences.rollup`) without loading block bodies; zoomed-in ranges are resampled
+    at full resolution. Either way the answer is the same. ``with_epochs_timestamps=False`` leaves those
+    columns None.
     """
     if buckets < 1:
         raise ValueError("buckets must be positive")
@@ -682,27 +685,22 @@ def read_downsampled(
         return empty_block()
     ser = _Series(tr, key)
     entries = ser.entries(start, None if stop is None else stop - 1)
-    return _downsample_of(ser, entries, buckets, start, stop, with_epochs_timestamps)
-
-
-def _downsample_of(
-    ser: _Series,
-    entries: list[IndexEntry],
-    buckets: int,
-    start: int | None,
-    stop: int | None,
-    full: bool,
-) -> Block:
     # Trim entries entirely outside the range (the owner of start may end before it).
     entries = [
         e
         for e in entries
         if (start is None or e.summary.last_step >= start) and (stop is None or e.first_step < stop)
     ]
-    if not full:
-        fast = rollup_downsample(entries, ser.load, buckets, start, stop)
-        if fast is not None:
-            return fast
+    fast = rollup_downsample(
+        entries,
+        ser.load,
+        buckets,
+        start,
+        stop,
+        with_epochs_timestamps=with_epochs_timestamps,
+    )
+    if fast is not None:
+        return fast
     by_first = {e.first_step: e for e in entries}
     return downsample(
         [e.summary for e in entries],
@@ -710,7 +708,7 @@ def _downsample_of(
         buckets,
         start,
         stop,
-        with_epochs_timestamps=full,
+        with_epochs_timestamps=with_epochs_timestamps,
     )
 
 
