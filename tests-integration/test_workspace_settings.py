@@ -13,7 +13,6 @@ from infra_test_support import REPO, backend_env_names, settings_env_names
 from pydantic_settings import BaseSettings
 
 from matyan_api.settings import ApiSettings
-from matyan_api.ui import SERVE_UI_ENV, UI_API_HOST_BASE_ENV
 from matyan_models.kafka_settings import KafkaSettings
 from matyan_ops.settings import OpsSettings
 from matyan_store.blobs.settings import BlobSettings
@@ -82,7 +81,6 @@ def _dev_tool_names() -> set[str]:
 
 def test_readme_table_names_exactly_what_the_settings_read() -> None:
     documented = _readme_names()
-    # The UI switches are read where the UI is served (``start --ui`` sets one for granian's workers).
-    read = backend_env_names() | {SERVE_UI_ENV, UI_API_HOST_BASE_ENV}
+    read = backend_env_names()
     assert sorted(documented - read - _dev_tool_names()) == [], "documented but read by nothing"
     assert sorted(read - documented) == [], "read but missing from README's configuration table"

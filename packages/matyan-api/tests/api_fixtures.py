@@ -6,6 +6,7 @@ an :class:`ApiHarness` whose ``client`` is a started FastAPI TestClient (lifespa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,10 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
+from starlette.routing import Match
 
 from matyan_api.app import create_app
 from matyan_api.kafka_publisher import RecordingPublisher
@@ -84,3 +88,18 @@ def make_run(
             runs.update_run(tr, run_id, **meta)
 
     engine.transact(write)
+
+
+def wire(body: Any) -> bytes:
+    """``body`` as the routes render JSON: compact, UTF-8, no NaN."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def declared_model(app: FastAPI, method: str, url: str) -> TypeAdapter[Any]:
+    """The response model the route serving ``method url`` declares."""
+    scope = {"type": "http", "method": method, "path": url.split("?", 1)[0]}
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.matches(scope)[0] is Match.FULL:
+            assert route.response_model is not None, url
+            return TypeAdapter(route.response_model)
+    raise AssertionError(f"no route for {method} {url}")

@@ -8,7 +8,6 @@ declares: validated by that model and rendered again, it comes out unchanged.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from api_fixtures import declared_model, wire
 from api_runs_fixtures import (
     BASE,
     api_settings,
@@ -28,9 +28,6 @@ from api_runs_fixtures import (
     set_attrs,
 )
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
-from pydantic import TypeAdapter
-from starlette.routing import Match
 
 from matyan_api.app import create_app
 from matyan_api.kafka_publisher import RecordingPublisher
@@ -76,11 +73,6 @@ BUCKETS = ("metric", "images", "texts", "distributions", "audios", "figures")
 BUCKET_OF_DTYPE = {"float": "metric", "int": "metric", "image": "images", "text": "texts"}
 
 
-def wire(body: Any) -> bytes:
-    """``body`` as the routes render JSON."""
-    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-
-
 def number(value: Any) -> float | None:
     """A stored value as the JSON routes show it: a finite float, else null."""
     if isinstance(value, int | float) and math.isfinite(value):
@@ -108,21 +100,12 @@ class Seeded:
     experiment: entities.Experiment
     tag: entities.Tag
 
-    def declared(self, method: str, url: str) -> TypeAdapter[Any]:
-        """The response model the route serving ``method url`` declares."""
-        scope = {"type": "http", "method": method, "path": url.split("?", 1)[0]}
-        for route in self.app.routes:
-            if isinstance(route, APIRoute) and route.matches(scope)[0] is Match.FULL:
-                assert route.response_model is not None, url
-                return TypeAdapter(route.response_model)
-        raise AssertionError(f"no route for {method} {url}")
-
     async def call(self, method: str, url: str, expected: Any, *, status: int = 200, **kw: Any) -> None:
         response = await self.client.request(method, url, **kw)
         assert response.status_code == status, response.text
         assert response.headers["content-type"] == "application/json"
         assert response.content == wire(expected)
-        model = self.declared(method, url)
+        model = declared_model(self.app, method, url)
         assert wire(model.dump_python(model.validate_json(response.content), mode="json")) == response.content
 
 
@@ -239,7 +222,7 @@ async def test_notes(seeded: Seeded) -> None:
     assert response.status_code == 201
     [note] = seeded.engine.read(lambda tr: entities.list_notes_for_run(tr, RUN))
     assert response.content == wire({"id": note.id, "created_at": note.created_at})
-    assert seeded.declared("POST", notes_url).validate_json(response.content).id == note.id
+    assert declared_model(seeded.app, "POST", notes_url).validate_json(response.content).id == note.id
 
     listed = {
         "id": note.id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from matyan_api.auth.settings import AuthSettings
@@ -41,6 +43,36 @@ def test_the_api_reads_its_variables_and_the_shared_ones(monkeypatch: pytest.Mon
     assert not settings.metrics_enabled
     assert settings.otel_exporter_otlp_endpoint == "http://collector:4318"
     assert settings.log_level == "debug"
+
+
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_variables_named_after_the_nested_settings_mean_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:
+    # pydantic-settings would parse STORE and KAFKA as JSON for the nested fields and refuse to start.
+    monkeypatch.chdir(tmp_path)
+    odd = {"STORE": "x", "KAFKA": '{"kafka_bootstrap_servers": "evil:1"}'}
+    if where == ".env":
+        (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in odd.items()), encoding="utf-8")
+    else:
+        for name, value in odd.items():
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9093")
+    settings = ApiSettings()
+    assert settings.kafka.kafka_bootstrap_servers == "kafka:9093"
+    assert not settings.store.is_production
+    given = KafkaSettings(kafka_bootstrap_servers="given:1")
+    assert ApiSettings(kafka=given).kafka is given
+
+
+def test_the_ui_switches_are_api_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (ApiSettings().matyan_serve_ui, ApiSettings().matyan_ui_api_host_base) == (False, "")
+    monkeypatch.setenv("MATYAN_SERVE_UI", "true")
+    monkeypatch.setenv("MATYAN_UI_API_HOST_BASE", "https://ml.example")
+    settings = ApiSettings()
+    assert (settings.matyan_serve_ui, settings.matyan_ui_api_host_base) == (True, "https://ml.example")
+    monkeypatch.setenv("MATYAN_SERVE_UI", " ")
+    assert ApiSettings().matyan_serve_ui is False
 
 
 def test_default_cors_origins_are_the_local_ones() -> None:

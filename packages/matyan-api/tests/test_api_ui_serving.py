@@ -98,6 +98,18 @@ def test_no_ui_unless_asked(tmp_path: Path) -> None:
     engine.close()
 
 
+def test_the_ui_switches_come_from_the_settings(tmp_path: Path) -> None:
+    engine, blobs = open_test_stores(tmp_path)
+    settings = make_settings(matyan_serve_ui=True, matyan_ui_api_host_base="https://ml.example")
+    app = create_app(settings, engine=engine, blobs=blobs, publisher=RecordingPublisher())
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for path in ("/", "/runs", "/metrics/"):
+            response = client.get(path, headers={"Accept": "text/html"})
+            assert response.status_code == 200, path
+            assert 'window.API_HOST_BASE="https://ml.example"' in response.text, path
+    engine.close()
+
+
 def test_fixed_host_base_is_a_safe_js_string() -> None:
     template = 'x<script>window.API_HOST_BASE="{{ api_host_base }}",window.API_BASE_PATH="{{ base_path }}"'
     page = render_index(template, host_base='https://ml.example/"</script>')

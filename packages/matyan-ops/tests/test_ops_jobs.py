@@ -186,3 +186,19 @@ def test_cleanup_orphan_blobs(place: Place, capsys: pytest.CaptureFixture[str]) 
     with open_at(place) as engine:
         assert engine.read(lambda tr: tombstones.is_deleted(tr, "gone"))  # tombstones are kept
     store.close()
+
+
+def test_cleanup_orphan_blobs_never_deletes_another_runs_blobs(
+    place: Place, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A deleted run whose id lies inside a live run's prefix (run ids are any string on the wire).
+    store = blob_store(place)
+    for key in ("r1/seq/img/0.png", "r1/model.pt", "gone/a.bin"):
+        store.put(key, b"x")
+    _tombstone(place, {"r1/seq": 1, "r1/seq/img": 1, "gone": 1})
+    capsys.readouterr()
+    assert cleanup_orphan_blobs_command(lock_ttl_seconds=30, json_output=True) == 0
+    assert store.list("") == ["r1/model.pt", "r1/seq/img/0.png"]
+    result = json.loads(capsys.readouterr().out)
+    assert (result["skipped"], result["done"], result["blobs_deleted"]) == (2, 1, 1)
+    store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matyan_store.blobs import InvalidBlobKeyError, key_in_run, validate_key, validate_prefix
+from matyan_store.blobs import InvalidBlobKeyError, key_in_run, run_prefix, validate_key, validate_prefix
 
 
 @pytest.mark.parametrize(
@@ -74,3 +74,11 @@ def test_key_in_run_only_under_the_runs_own_prefix() -> None:
     assert not key_in_run("r1/", "r1")
     assert not key_in_run("model.pt", "")
     assert not key_in_run("a/b/c", "a/b")
+    assert not key_in_run("../x", "..")
+
+
+def test_run_prefix_only_for_ids_that_name_a_directory_of_their_own() -> None:
+    assert run_prefix("r1") == "r1/"
+    assert run_prefix("integration-0a1b") == "integration-0a1b/"
+    for run_id in ("", "victim/seq", "r1/", "..", ".", "a\nb", "/abs"):
+        assert run_prefix(run_id) is None, run_id

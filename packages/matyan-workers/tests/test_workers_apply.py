@@ -244,6 +244,8 @@ def test_delete_run_tombstones_drops_later_messages_and_records_event(engine: En
             {"type": "create_run", "client_datetime": CLIENT_DT},
             metric("m", 1.0, 0),
             {"type": "blob_ref", "s3_key": "artifacts/r6/model.pt", "artifact_path": "model.pt"},
+            {"type": "blob_ref", "s3_key": "r6/weights.bin", "artifact_path": "weights.bin"},
+            {"type": "blob_ref", "s3_key": "r60/other.bin", "artifact_path": "other.bin"},
             {"type": "log_custom_object", "name": "img", "value": image, "step": 0, "dtype": "image"},
             delete_value("r6"),
             metric("m", 2.0, 1),
@@ -260,7 +262,8 @@ def test_delete_run_tombstones_drops_later_messages_and_records_event(engine: En
         entry = get_pending(tr, "r6")
         assert entry is not None
         assert entry.data_deleted
-        assert entry.blob_keys == ["artifacts/r6/model.pt", "elsewhere/img.png"]
+        # Only the run's own keys: the others (another run's included) are never deleted with it.
+        assert entry.blob_keys == ["r6/weights.bin"]
 
     engine.read(check)
 

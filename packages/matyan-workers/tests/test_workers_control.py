@@ -22,6 +22,7 @@ from matyan_store import deadletters, runs, tombstones
 from matyan_store.blobs import BlobSettings, BlobStore, open_blob_store
 from matyan_store.engine import Engine, open_engine
 from matyan_workers.control.consumer import ControlWorker
+from matyan_workers.control.handlers import BlobCleanup, run_deleted
 from matyan_workers.ingest.consumer import IngestWorker
 from matyan_workers.ingest.deletions import list_pending
 from matyan_workers.settings import WorkerSettings
@@ -96,6 +97,23 @@ async def test_run_deleted_retries_transient_errors_then_dead_letters(engine: En
     assert [(d.offset, d.error_type) for d in letters] == [(1, "blob_storage"), (2, "validation")]
 
 
+async def test_run_deleted_deletes_only_the_runs_own_blobs(tmp_path: Path) -> None:
+    store = _local_store(tmp_path)
+    foreign = ["r2/keep.bin", "r10/keep.bin", "artifacts/r1/x.bin", "r1x/keep.bin"]
+    for key in ["r1/a.bin", "r1/seq/img/0.png", *foreign]:
+        await store.put(key, b"1")
+    carried = ["r1/a.bin", *foreign, "../etc/passwd", 7]
+    result = await run_deleted(store, {"run_id": "r1", "blob_keys": carried})
+    assert result == BlobCleanup(deleted=2, skipped=6)
+    assert await store.list("r1") == []
+    assert sorted(await store.list("")) == sorted(foreign)
+    # A run id inside another run's prefix owns nothing: r2's blobs under r2/sub/ stay.
+    await store.put("r2/sub/b.bin", b"1")
+    result = await run_deleted(store, {"run_id": "r2/sub", "blob_keys": ["r2/sub/b.bin"]})
+    assert result == BlobCleanup(deleted=0, skipped=1)
+    assert await store.list("r2") == ["r2/keep.bin", "r2/sub/b.bin"]
+
+
 async def test_other_events_are_logged_and_idempotent(engine: Engine, tmp_path: Path) -> None:
     store = _local_store(tmp_path)
     await store.put("keep/a.bin", b"1")
@@ -161,7 +179,7 @@ async def test_control_worker_deletes_blobs_on_s3(
         task = asyncio.create_task(worker.run(stop))
 
         async def cleaned() -> bool:
-            left = await store.list(run_a) + await store.list(f"artifacts/{run_a}")
+            left = await store.list(run_a)
             letters = eng.read(lambda tr: deadletters.count_dead_letters(tr))
             return not left and letters == 1
 
@@ -171,6 +189,8 @@ async def test_control_worker_deletes_blobs_on_s3(
             stop.set()
             await asyncio.wait_for(task, 30)
         assert await store.list(run_b) == [f"{run_b}/keep.bin"]
+        # The carried key lies outside the run's prefix: it is not the run's to delete.
+        assert await store.list(f"artifacts/{run_a}") == [f"artifacts/{run_a}/x.bin"]
 
 
 @pytest.mark.services
@@ -216,7 +236,7 @@ async def test_delete_run_chain_removes_data_and_blobs(kafka_service: KafkaServi
         tasks = [asyncio.create_task(ingest.run(stop)), asyncio.create_task(control.run(stop))]
 
         async def done() -> bool:
-            left = await store.list(run_id) + await store.list(f"artifacts/{run_id}")
+            left = await store.list(run_id)
             pending = eng.read(lambda tr: list_pending(tr))
             return not left and not pending and eng.read(lambda tr: runs.get_run(tr, other)) is not None
 
@@ -228,3 +248,4 @@ async def test_delete_run_chain_removes_data_and_blobs(kafka_service: KafkaServi
         assert eng.read(lambda tr: tombstones.is_deleted(tr, run_id))
         assert eng.read(lambda tr: runs.get_run(tr, run_id, include_pending=True)) is None
         assert await store.list(other) == [f"{other}/keep.bin"]
+        assert await store.list(f"artifacts/{run_id}") == [f"artifacts/{run_id}/ckpt.bin"]

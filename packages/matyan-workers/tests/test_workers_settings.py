@@ -48,6 +48,16 @@ def test_the_workers_read_their_variables_and_the_shared_ones(monkeypatch: pytes
     assert consumer["enable_auto_commit"] is False
 
 
+def test_variables_named_after_the_nested_settings_mean_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pydantic-settings would parse STORE and KAFKA as JSON for the nested fields and refuse to start.
+    monkeypatch.setenv("STORE", "x")
+    monkeypatch.setenv("KAFKA", "x")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9093")
+    settings = WorkerSettings()
+    assert settings.kafka.kafka_bootstrap_servers == "kafka:9093"
+    assert not settings.store.is_production
+
+
 def test_client_options_carry_kafka_s_security_settings() -> None:
     kafka = KafkaSettings(
         kafka_bootstrap_servers="kafka:9093",

@@ -30,7 +30,7 @@ from matyan_api.middleware import PathNormalizeMiddleware, RequestMetricsMiddlew
 from matyan_api.routes import REST_PREFIX, REST_ROUTERS
 from matyan_api.routes.version import backend_version
 from matyan_api.settings import ApiSettings
-from matyan_api.ui import UiPageMiddleware, serve_ui_from_env, ui_router, ui_static_root
+from matyan_api.ui import UiPageMiddleware, ui_router, ui_static_root
 from matyan_store.blobs import BlobStore, open_blob_store_async
 from matyan_store.engine import Engine, open_engine
 
@@ -52,7 +52,7 @@ def create_app(
     Anything given here is used as is and left open at shutdown (it belongs to the caller); anything
     not given is opened by the lifespan from ``settings`` (read from the environment when ``None``).
     ``tracer_provider`` overrides the OTLP exporter that ``OTEL_EXPORTER_OTLP_ENDPOINT`` would enable.
-    ``serve_ui`` (default: the ``MATYAN_SERVE_UI`` environment variable) also serves the web UI at ``/``
+    ``serve_ui`` (default: ``settings.matyan_serve_ui``, ``MATYAN_SERVE_UI``) also serves the web UI at ``/``
     when the ``matyan_ui`` package is installed. ``auth`` (default: read from ``MATYAN_AUTH*``) says
     whether requests need a token or a UI session (:mod:`matyan_api.auth`).
     """
@@ -110,13 +110,14 @@ def create_app(
     for router in REST_ROUTERS:
         app.include_router(router, prefix=REST_PREFIX)
     ui_root = None
-    if serve_ui if serve_ui is not None else serve_ui_from_env():
+    ui_host_base = settings.matyan_ui_api_host_base.strip() or None
+    if serve_ui if serve_ui is not None else settings.matyan_serve_ui:
         ui_root = ui_static_root()
         if ui_root is None:
             logger.warning("the UI was asked for but the matyan_ui package is not installed")
         else:
             # Last: its catch-all page route must not shadow any API route.
-            app.include_router(ui_router(ui_root))
+            app.include_router(ui_router(ui_root, host_base=ui_host_base))
 
     owned_tracing = None
     if tracer_provider is None:
@@ -126,7 +127,7 @@ def create_app(
 
     # add_middleware puts each one outside the previous: innermost first.
     if ui_root is not None:
-        app.add_middleware(UiPageMiddleware, root=ui_root)
+        app.add_middleware(UiPageMiddleware, root=ui_root, host_base=ui_host_base)
     app.add_middleware(AuthMiddleware, settings=auth, ui_served=ui_root is not None, keys=session_keys)
     app.add_middleware(CatchAllErrorsMiddleware)
     if tracer_provider is not None:

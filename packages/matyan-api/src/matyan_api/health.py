@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from matyan_api.kafka_publisher import Publisher
 from matyan_store.blobs import BlobStore
 from matyan_store.engine import Engine
 from matyan_store.entities import get_project
 
-__all__ = ["router"]
+__all__ = ["LiveOut", "ReadyChecksOut", "ReadyOut", "router"]
 
 CHECK_TIMEOUT_S: Final = 5.0
 # Never written: asking whether it exists is the cheapest round trip to the blob backend.
@@ -22,10 +23,31 @@ _BLOB_PROBE_KEY: Final = "_health/probe"
 router = APIRouter(tags=["health"])
 
 
+class LiveOut(BaseModel):
+    """``GET /health/live/``."""
+
+    status: Literal["ok"] = "ok"
+
+
+class ReadyChecksOut(BaseModel):
+    """Each dependency's check: ``"ok"`` or the reason it failed; Kafka as per-producer readiness."""
+
+    fdb: str
+    blobs: str
+    kafka: dict[str, bool] | str
+
+
+class ReadyOut(BaseModel):
+    """``GET /health/ready/``, with 200 (``ok``) and 503 (``degraded``) alike."""
+
+    status: Literal["ok", "degraded"]
+    checks: ReadyChecksOut
+
+
 @router.get("/health/live/")
-async def live() -> dict[str, str]:
+async def live() -> LiveOut:
     """The process answers."""
-    return {"status": "ok"}
+    return LiveOut()
 
 
 def _reason(exc: BaseException) -> str:
@@ -63,7 +85,11 @@ def _check_kafka(publisher: Publisher | None) -> dict[str, bool] | str:
         return _reason(exc)
 
 
-@router.get("/health/ready/", responses={503: {"description": "a dependency is down"}})
+@router.get(
+    "/health/ready/",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "a dependency is down"}},
+)
 async def ready(request: Request) -> JSONResponse:
     """200 when the store, the blob store and both Kafka producers answer; 503 ``degraded`` otherwise.
 

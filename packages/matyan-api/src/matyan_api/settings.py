@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Final
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
 
 from matyan_api.auth.settings import AuthSettings
 from matyan_api.search_pool.settings import SearchSettings
 from matyan_models.kafka_settings import KafkaSettings
-from matyan_store.settings import StoreSettings, check_production
+from matyan_store.settings import ProcessSettings, StoreSettings, check_production
 
 __all__ = ["DEFAULT_CORS_ORIGINS", "ApiSettings", "check_api_production"]
 
@@ -29,10 +28,8 @@ DEFAULT_CORS_ORIGINS: Final = (
 )
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(ProcessSettings):
     """What the API reads (see the module docstring)."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
@@ -46,6 +43,10 @@ class ApiSettings(BaseSettings):
     project_params_cache_ttl: int = 30
     project_params_cache_maxsize: int = 32
     query_timing_enabled: bool = False
+    matyan_serve_ui: bool = False
+    """Also serve the web UI at ``/`` (``matyan-backend start --ui`` sets it for granian's workers)."""
+    matyan_ui_api_host_base: str = ""
+    """A fixed API host base for the UI page; empty: the page's own origin."""
     # Accepted under the contract's names so a deployment that sets them still starts; nothing reads them.
     server_url: str = "http://localhost:53800"
     run_search_queue_maxsize: int = 256
@@ -53,6 +54,12 @@ class ApiSettings(BaseSettings):
     custom_search_queue_maxsize: int = 128
     metric_candidate_run_concurrency: int = 2
     metric_trace_chunk_concurrency: int = 2
+
+    @field_validator("matyan_serve_ui", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        # An empty MATYAN_SERVE_UI has always meant "no UI", not a malformed boolean.
+        return False if isinstance(value, str) and not value.strip() else value
 
     def production_problems(self) -> list[str]:
         """The API's own settings production mode refuses (the store's and Kafka's are listed by theirs)."""

@@ -4,7 +4,8 @@ The bundle's ``index-template.html`` carries four Jinja placeholders (docs/http-
 The UI builds its API root as ``API_HOST_BASE + API_BASE_PATH_SUFFIX + "/rest"`` and needs an absolute
 host base (an empty one falls back to ``http://localhost:53800``), so instead of baking one host in, the
 page assigns ``window.location.origin``: whatever name the browser used to reach us (a proxy, a port
-forward) is where the API lives. ``MATYAN_UI_API_HOST_BASE`` overrides that with a fixed URL.
+forward) is where the API lives. ``MATYAN_UI_API_HOST_BASE`` (``ApiSettings.matyan_ui_api_host_base``)
+overrides that with a fixed URL.
 
 Routes (added after every API route, so they never shadow ``/api``, ``/health``, docs):
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 import functools
 import json
 import mimetypes
-import os
 from pathlib import Path
 from typing import Final
 
@@ -35,29 +35,21 @@ from matyan_api.errors import ApiError
 
 __all__ = [
     "SERVE_UI_ENV",
-    "UI_API_HOST_BASE_ENV",
     "UiPageMiddleware",
     "render_index",
-    "serve_ui_from_env",
     "ui_router",
     "ui_static_root",
     "wants_page",
 ]
 
+# ``ApiSettings.matyan_serve_ui``'s variable: ``start --ui`` sets it for granian's workers.
 SERVE_UI_ENV: Final = "MATYAN_SERVE_UI"
-UI_API_HOST_BASE_ENV: Final = "MATYAN_UI_API_HOST_BASE"
 API_BASE_PATH_SUFFIX: Final = "/api/v1"
-_TRUE: Final = frozenset({"1", "true", "yes", "on"})
 # Paths the API owns: never answered with the index page (an unknown API path stays an enveloped 404).
 _API_PREFIXES: Final = ("/api/", "/health/", "/docs", "/redoc", "/openapi.json")
 # API paths that are UI routes too: a browser navigation gets the UI there.
 _NEGOTIATED_PATHS: Final = frozenset({"/metrics/"})
 _HOST_BASE_TEMPLATE: Final = 'window.API_HOST_BASE="{{ api_host_base }}"'
-
-
-def serve_ui_from_env() -> bool:
-    """Whether ``MATYAN_SERVE_UI`` asks for the UI (``matyan-backend start --ui`` sets it)."""
-    return os.environ.get(SERVE_UI_ENV, "").strip().lower() in _TRUE
 
 
 def ui_static_root() -> Path | None:
@@ -106,10 +98,10 @@ def wants_page(method: str, headers: Headers) -> bool:
 class UiPageMiddleware:
     """Answer a browser navigation to an API path that is also a UI route with the UI's index page."""
 
-    def __init__(self, app: ASGIApp, *, root: Path) -> None:
+    def __init__(self, app: ASGIApp, *, root: Path, host_base: str | None) -> None:
         self.app = app
         self.root = root
-        self.host_base = os.environ.get(UI_API_HOST_BASE_ENV, "").strip() or None
+        self.host_base = host_base
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -134,10 +126,12 @@ def _bundle_file(root: Path, rel: str) -> Path | None:
     return target
 
 
-def ui_router(root: Path) -> APIRouter:
-    """The UI's routes over the bundle at ``root``; include it after every API router."""
+def ui_router(root: Path, *, host_base: str | None) -> APIRouter:
+    """The UI's routes over the bundle at ``root``; include it after every API router.
+
+    ``host_base`` is the page's fixed API host base; ``None`` makes the page use its own origin.
+    """
     router = APIRouter(include_in_schema=False)
-    host_base = os.environ.get(UI_API_HOST_BASE_ENV, "").strip() or None
 
     @router.get("/static-files/{path:path}")
     async def static_file(path: str, request: Request) -> Response:

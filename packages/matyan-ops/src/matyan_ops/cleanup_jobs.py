@@ -4,7 +4,9 @@ Both page through tombstones in bounded transactions and renew their lock betwee
 
 Orphan blobs are those under ``<run>/`` of a run that no longer exists: a tombstoned run, and, with
 ``scan_store``, any top-level prefix of the blob store that names no run at all (a run deleted before
-its tombstone was purged). The scan is opt-in because an artifact can be uploaded before the ingest
+its tombstone was purged). Only blobs under a run's own prefix are deleted (``run_prefix``): a run id
+such as ``victim/seq`` names a directory inside another run's and owns no blobs; such runs are skipped
+and counted. The scan is opt-in because an artifact can be uploaded before the ingest
 worker has created its run; scan only while ingestion is caught up. Tombstones are never removed here.
 """
 
@@ -18,7 +20,7 @@ from typing import Any
 
 from matyan_ops.job_lock import JobLock
 from matyan_store import runs, tombstones
-from matyan_store.blobs import InvalidBlobKeyError, SyncBlobStore
+from matyan_store.blobs import SyncBlobStore, key_in_run, run_prefix
 from matyan_store.engine import Engine, ReadTransaction, Transaction
 
 TOMBSTONE_PAGE = 200
@@ -34,6 +36,7 @@ class CleanupResult:
     eligible: int = 0
     done: int = 0
     blobs_deleted: int = 0
+    skipped: int = 0
     items: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self, dry_run: bool) -> dict[str, Any]:
@@ -44,6 +47,7 @@ class CleanupResult:
             "eligible": self.eligible,
             "done": self.done,
             "blobs_deleted": self.blobs_deleted,
+            "skipped": self.skipped,
             "items": self.items,
         }
 
@@ -71,11 +75,12 @@ def _existing(tr: ReadTransaction, ids: list[str]) -> set[str]:
     return {r for r in ids if runs.get_run(tr, r, include_pending=True) is not None}
 
 
-def _prefix_blobs(blobs: SyncBlobStore, run_id: str) -> list[str]:
-    try:
-        return blobs.list(run_id)
-    except InvalidBlobKeyError:
-        return []
+def _own_blobs(blobs: SyncBlobStore, run_id: str) -> list[str] | None:
+    """The blobs under the run's own prefix; ``None`` if its id names no prefix of its own."""
+    prefix = run_prefix(run_id)
+    if prefix is None:
+        return None
+    return [key for key in blobs.list(prefix) if key_in_run(key, run_id)]
 
 
 def cleanup_orphan_blobs(
@@ -113,7 +118,10 @@ def cleanup_orphan_blobs(
         say(f"Found {len(candidates)} run(s) with blobs to process.")
         for i, (run_id, deleted) in enumerate(candidates, start=1):
             lock.renew()
-            keys = _prefix_blobs(blobs, run_id)
+            if (keys := _own_blobs(blobs, run_id)) is None:
+                result.skipped += 1
+                say(f"  Skipped {run_id!r}: the id names no blob prefix of its own")
+                continue
             why = "no such run" if deleted is None else f"deleted at {deleted:.0f}"
             if dry_run:
                 say(f"  [dry-run] Would delete blob prefix: {run_id}/ ({why}, {len(keys)} blob(s))")

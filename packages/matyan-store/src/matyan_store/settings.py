@@ -9,21 +9,33 @@ case-insensitive, ``.env`` read, unknown variables ignored.
 With ``MATYAN_ENVIRONMENT=production`` a process refuses development defaults: its start command calls
 :func:`check_production` with the store's settings and those of its own package, and gets every problem
 of all of them in one message.
+
+A process's settings that carry the store's (and Kafka's) settings as fields derive from
+:class:`ProcessSettings`, so those fields are built from their own variables and never parsed from a
+variable named after the field (``STORE``, ``KAFKA``).
 """
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from matyan_store.blobs.settings import DEV_BLOB_URI_SECRET, BlobSettings
 from matyan_store.engine.settings import EngineSettings
 
 __all__ = [
     "HasProductionProblems",
+    "ProcessSettings",
     "ProductionSettingsError",
     "StoreSettings",
     "check_production",
@@ -43,6 +55,54 @@ class HasProductionProblems(Protocol):
     def production_problems(self) -> list[str]:
         """Every development default production mode refuses, each naming its variable."""
         ...
+
+
+def _holds_settings(field: FieldInfo) -> bool:
+    return isinstance(field.annotation, type) and issubclass(field.annotation, BaseSettings)
+
+
+class _OwnFieldsEnv(EnvSettingsSource):
+    """Environment variables for the fields that are plain values; a field holding another settings
+    class is skipped, so its default factory reads that class's own variables."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Nothing for a field holding settings (a ``STORE=x`` variable is not JSON to parse)."""
+        if _holds_settings(field):
+            return None, field_name, False
+        return super().get_field_value(field, field_name)
+
+
+class _OwnFieldsDotEnv(DotEnvSettingsSource, _OwnFieldsEnv):
+    """The ``.env`` file, read as :class:`_OwnFieldsEnv` reads the environment."""
+
+
+class ProcessSettings(BaseSettings):
+    """Base of a process's settings: its own variables plus fields holding other settings classes.
+
+    pydantic-settings would also read such a field from a variable of the field's name as JSON, so
+    ``STORE=x`` or ``KAFKA=x`` in the environment would stop the process at start. Here those fields are
+    only ever given as arguments (``ApiSettings(kafka=...)``) or built by their default factory from
+    their own variables. Constructor arguments come first, then the environment, then ``.env``.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The default sources, with the environment and ``.env`` skipping fields that hold settings."""
+        return (
+            init_settings,
+            _OwnFieldsEnv(settings_cls),
+            _OwnFieldsDotEnv(settings_cls),
+            file_secret_settings,
+        )
 
 
 class StoreSettings(BaseSettings):

@@ -11,18 +11,15 @@ groups slowly (tansu) shorten them through ``MATYAN_KAFKA_*_MS``.
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matyan_models.kafka_settings import KafkaSettings
-from matyan_store.settings import StoreSettings, check_production
+from matyan_store.settings import ProcessSettings, StoreSettings, check_production
 
 __all__ = ["WorkerSettings", "check_worker_production"]
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(ProcessSettings):
     """What the ingest and control workers read (see the module docstring)."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

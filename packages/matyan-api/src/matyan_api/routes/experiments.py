@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel
@@ -239,14 +238,24 @@ async def experiment_activity(
     )
 
 
-def _note_dict(note: Note) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "content": note.content,
-        "created_at": note.created_at,
-        "updated_at": note.updated_at,
-        "experiment_id": note.experiment_id,
-    }
+class ExperimentNoteOut(BaseModel):
+    """One note in an experiment's note list."""
+
+    id: str
+    content: str
+    created_at: float
+    updated_at: float
+    experiment_id: str | None
+
+
+def _listed(note: Note) -> ExperimentNoteOut:
+    return ExperimentNoteOut(
+        id=note.id,
+        content=note.content,
+        created_at=note.created_at,
+        updated_at=note.updated_at,
+        experiment_id=note.experiment_id,
+    )
 
 
 def _owned_note(tr: ReadTransaction, exp_id: str, note_id: str) -> Note:
@@ -256,13 +265,13 @@ def _owned_note(tr: ReadTransaction, exp_id: str, note_id: str) -> Note:
     return note
 
 
-def _notes(tr: ReadTransaction, exp_id: str) -> list[dict[str, Any]]:
+def _notes(tr: ReadTransaction, exp_id: str) -> list[ExperimentNoteOut]:
     _require(tr, exp_id)
-    return [_note_dict(n) for n in list_notes_for_experiment(tr, exp_id)]
+    return [_listed(n) for n in list_notes_for_experiment(tr, exp_id)]
 
 
 @router.get("/{exp_id}/note/")
-async def list_experiment_notes(exp_id: str, engine: EngineDep) -> list[dict[str, Any]]:
+async def list_experiment_notes(exp_id: str, engine: EngineDep) -> list[ExperimentNoteOut]:
     """The experiment's notes (ordered by note id); 404 if the experiment is missing."""
     return await engine.aread(partial(_notes, exp_id=exp_id))
 

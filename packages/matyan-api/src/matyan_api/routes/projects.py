@@ -7,14 +7,16 @@ from functools import partial
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from matyan_api.activity import DAY_FORMAT, activity_map
 from matyan_api.deps import EngineDep, SettingsDep, TimezoneOffset
 from matyan_api.project_params import SEQUENCE_TYPES, SequenceType, compute_project_params
+from matyan_api.routes.runs_info import json_safe
 from matyan_api.ttl_cache import TTLCache
 from matyan_store import indexes
-from matyan_store.engine import ReadTransaction
+from matyan_store.engine import Engine, ReadTransaction
 from matyan_store.entities import get_pinned_sequences, get_project, list_experiments, set_pinned_sequences
 
 __all__ = ["router"]
@@ -45,6 +47,21 @@ class ProjectActivityOut(BaseModel):
     num_archived_runs: int
     num_active_runs: int
     activity_map: dict[str, int]
+
+
+TraceContexts = dict[str, list[dict[str, Any]]]
+
+
+class ProjectParamsOut(BaseModel):
+    """``GET /projects/params/``: merged params and, per sequence type, each trace name's contexts."""
+
+    params: dict[str, Any] | None = Field(default=None, description="absent with exclude_params=true")
+    metric: TraceContexts
+    images: TraceContexts
+    texts: TraceContexts
+    figures: TraceContexts
+    distributions: TraceContexts
+    audios: TraceContexts
 
 
 class PinnedSequence(BaseModel):
@@ -114,32 +131,40 @@ async def project_activity(engine: EngineDep, x_timezone_offset: TimezoneOffset 
     )
 
 
-def _params_cache(request: Request, ttl: float, maxsize: int) -> TTLCache[Any, dict[str, Any]]:
-    cache: TTLCache[Any, dict[str, Any]] | None = getattr(request.app.state, _CACHE_ATTR, None)
+def _params_cache(request: Request, ttl: float, maxsize: int) -> TTLCache[Any, bytes]:
+    cache: TTLCache[Any, bytes] | None = getattr(request.app.state, _CACHE_ATTR, None)
     if cache is None:
         cache = TTLCache(ttl=ttl, maxsize=maxsize)
         setattr(request.app.state, _CACHE_ATTR, cache)
     return cache
 
 
-def _params_inflight(request: Request) -> dict[Any, asyncio.Future[dict[str, Any]]]:
-    inflight: dict[Any, asyncio.Future[dict[str, Any]]] | None = getattr(
-        request.app.state, _INFLIGHT_ATTR, None
-    )
+def _params_inflight(request: Request) -> dict[Any, asyncio.Future[bytes]]:
+    inflight: dict[Any, asyncio.Future[bytes]] | None = getattr(request.app.state, _INFLIGHT_ATTR, None)
     if inflight is None:
         inflight = {}
         setattr(request.app.state, _INFLIGHT_ATTR, inflight)
     return inflight
 
 
-@router.get("/params/", response_model_exclude_none=True)
+async def _rendered_params(
+    engine: Engine, *, sequences: tuple[SequenceType, ...], exclude_params: bool
+) -> bytes:
+    body = await compute_project_params(engine, sequences=sequences, exclude_params=exclude_params)
+    return bytes(JSONResponse(json_safe(body)).body)
+
+
+# The model documents the answer; the body is rendered once per computation and cached as bytes: with
+# many distinct params and traces it is big, and validating or encoding it again for every request
+# served from the cache would only slow the answers down.
+@router.get("/params/", response_model=ProjectParamsOut)
 async def project_params(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     sequence: Annotated[list[SequenceType] | None, Query()] = None,
     exclude_params: bool = False,
-) -> dict[str, Any]:
+) -> Response:
     """Merged params of every run and, per sequence type, each trace name's distinct contexts.
 
     ``sequence`` (repeatable) limits which buckets are filled; all six keys are always present.
@@ -151,28 +176,29 @@ async def project_params(
     cache = _params_cache(
         request, float(settings.project_params_cache_ttl), settings.project_params_cache_maxsize
     )
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    # One computation per key at a time: the catalogue read grows with the number of distinct params
-    # and traces, and every request arriving meanwhile (or when the entry expires) would start its own.
-    inflight = _params_inflight(request)
-    task = inflight.get(key)
-    if task is None:
-        task = asyncio.ensure_future(
-            compute_project_params(engine, sequences=wanted, exclude_params=exclude_params)
-        )
-        inflight[key] = task
-        task.add_done_callback(partial(_params_done, inflight, cache, key))
-    # Shielded: a client going away must not cancel the computation the others wait for.
-    return await asyncio.shield(task)
+    body = cache.get(key)
+    if body is None:
+        # One computation per key at a time: the catalogue read grows with the number of distinct
+        # params and traces, and every request arriving meanwhile (or when the entry expires) would
+        # start its own.
+        inflight = _params_inflight(request)
+        task = inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(
+                _rendered_params(engine, sequences=wanted, exclude_params=exclude_params)
+            )
+            inflight[key] = task
+            task.add_done_callback(partial(_params_done, inflight, cache, key))
+        # Shielded: a client going away must not cancel the computation the others wait for.
+        body = await asyncio.shield(task)
+    return Response(body, media_type="application/json")
 
 
 def _params_done(
-    inflight: dict[Any, asyncio.Future[dict[str, Any]]],
-    cache: TTLCache[Any, dict[str, Any]],
+    inflight: dict[Any, asyncio.Future[bytes]],
+    cache: TTLCache[Any, bytes],
     key: Any,
-    task: asyncio.Future[dict[str, Any]],
+    task: asyncio.Future[bytes],
 ) -> None:
     if inflight.get(key) is task:
         del inflight[key]

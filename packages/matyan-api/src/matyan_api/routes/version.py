@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from matyan_api.deps import SettingsDep
 
-__all__ = ["backend_version", "router"]
+__all__ = ["VersionOut", "backend_version", "router"]
 
 router = APIRouter(prefix="/version", tags=["version"])
+
+
+class VersionOut(BaseModel):
+    """``GET /version/``."""
+
+    version: str
+    component: str
+    fdb_api_version: int
 
 
 def backend_version() -> str:
@@ -23,10 +31,10 @@ def backend_version() -> str:
 
 
 @router.get("/")
-async def get_version(settings: SettingsDep) -> dict[str, Any]:
+async def get_version(settings: SettingsDep) -> VersionOut:
     """Version, component and the FoundationDB API version the backend speaks."""
-    return {
-        "version": backend_version(),
-        "component": "backend",
-        "fdb_api_version": settings.store.engine.fdb_api_version,
-    }
+    return VersionOut(
+        version=backend_version(),
+        component="backend",
+        fdb_api_version=settings.store.engine.fdb_api_version,
+    )

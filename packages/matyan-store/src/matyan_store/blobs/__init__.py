@@ -22,7 +22,7 @@ from .errors import (
     InvalidBlobKeyError,
     InvalidBlobUriError,
 )
-from .keys import key_in_run, validate_key, validate_prefix
+from .keys import key_in_run, run_prefix, validate_key, validate_prefix
 from .settings import DEV_BLOB_URI_SECRET, BlobBackendType, BlobSettings
 from .store import (
     DEFAULT_CHUNK_SIZE,
@@ -57,6 +57,7 @@ __all__ = [
     "open_blob_store",
     "open_blob_store_async",
     "open_sync_blob_store",
+    "run_prefix",
     "validate_key",
     "validate_prefix",
 ]

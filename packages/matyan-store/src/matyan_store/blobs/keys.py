@@ -66,10 +66,28 @@ def validate_prefix(prefix: object, *, allow_empty: bool) -> str:
     return _check_path(prefix, what="prefix")
 
 
+def run_prefix(run_id: str) -> str | None:
+    """The run's own blob prefix ``<run_id>/``, or ``None`` if the run id cannot name one.
+
+    Run ids are any non-empty string on the wire. One containing ``/`` would name a directory inside
+    another run's (``victim/seq`` lies under ``victim/``), and one that is not a safe key segment (``..``,
+    control characters) names no directory at all: such runs own no blobs, so nothing is served, listed
+    or deleted under them.
+    """
+    if not run_id or "/" in run_id:
+        return None
+    try:
+        return f"{validate_prefix(run_id, allow_empty=False)}/"
+    except InvalidBlobKeyError:
+        return None
+
+
 def key_in_run(key: str, run_id: str) -> bool:
-    """Whether ``key`` lies under the run's own prefix ``<run_id>/``.
+    """Whether ``key`` lies under the run's own prefix ``<run_id>/`` (see :func:`run_prefix`).
 
     Artifact and custom-object keys are recorded by clients, so a run's metadata may name any key; a
-    route serving a run's blobs serves only those under its prefix, never another run's.
+    route serving a run's blobs serves only those under its prefix, never another run's, and deleting a
+    run deletes only those.
     """
-    return bool(run_id) and "/" not in run_id and key.startswith(f"{run_id}/") and len(key) > len(run_id) + 1
+    prefix = run_prefix(run_id)
+    return prefix is not None and key.startswith(prefix) and len(key) > len(prefix)

@@ -1,7 +1,7 @@
 """What each control event does (docs/architecture.md, Control events). Every handler is idempotent.
 
-``run_deleted`` deletes the blob keys carried in the event (which may lie outside ``<run_id>/``) and
-everything under ``<run_id>/``, then checks that nothing it deleted is still there: object stores may
+``run_deleted`` deletes everything under the run's own prefix ``<run_id>/`` and the blob keys carried in
+the event that lie under it, then checks that nothing it deleted is still there: object stores may
 report a failed bulk delete only as a log line, so the check is what turns a transient failure into a
 retry. ``experiment_deleted``, ``tag_deleted``, ``run_archived``, ``run_unarchived`` and
 ``project_deleted`` have nothing to do on the blob side: they are logged and committed.
@@ -10,43 +10,63 @@ retry. ``experiment_deleted``, ``tag_deleted``, ``run_archived``, ``run_unarchiv
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from loguru import logger
 
 from matyan_models import ControlEvent, ControlEventType
-from matyan_store.blobs import BlobStore, InvalidBlobKeyError, validate_key, validate_prefix
+from matyan_store.blobs import BlobStore, InvalidBlobKeyError, key_in_run, run_prefix, validate_key
 
-__all__ = ["BlobCleanupIncomplete", "handle_event", "run_deleted"]
+__all__ = ["BlobCleanup", "BlobCleanupIncomplete", "handle_event", "run_deleted"]
 
 
 class BlobCleanupIncomplete(RuntimeError):  # noqa: N818 (reads as a statement)
     """Some blobs of a deleted run are still there after the delete (a transient store failure)."""
 
 
-def _valid_keys(keys: Any) -> list[str]:
+class BlobCleanup(NamedTuple):
+    """What one ``run_deleted`` did: blobs deleted, and carried keys skipped as not the run's own."""
+
+    deleted: int
+    skipped: int
+
+
+def _is_own_key(key: Any, run_id: str) -> bool:
+    try:
+        return key_in_run(validate_key(key), run_id)
+    except InvalidBlobKeyError:
+        return False
+
+
+def _own_keys(keys: Any, run_id: str) -> tuple[list[str], int]:
+    """The carried keys that are the run's own, and how many others were skipped.
+
+    The keys come from the run's metadata, which clients write: one naming another run's blob (or any
+    key outside ``<run_id>/``) must never get that blob deleted.
+    """
     if not isinstance(keys, list):
-        return []
-    valid: list[str] = []
-    for key in keys:
-        try:
-            valid.append(validate_key(key))
-        except InvalidBlobKeyError as exc:
-            logger.warning("run_deleted: skipping unusable blob key {!r}: {}", key, exc)
-    return valid
+        return [], 0
+    own = [key for key in keys if _is_own_key(key, run_id)]
+    skipped = len(keys) - len(own)
+    if skipped:
+        other = next(key for key in keys if not _is_own_key(key, run_id))
+        logger.warning(
+            "run_deleted {}: skipped {} blob key(s) not under the run's own prefix, e.g. {!r}",
+            run_id,
+            skipped,
+            other,
+        )
+    return own, skipped
 
 
-async def run_deleted(blobs: BlobStore, payload: Mapping[str, Any]) -> int:
-    """Delete the run's blobs; returns how many were deleted. Raises if some are left behind."""
+async def run_deleted(blobs: BlobStore, payload: Mapping[str, Any]) -> BlobCleanup:
+    """Delete the run's own blobs. Raises :class:`BlobCleanupIncomplete` if some are left behind."""
     run_id = payload.get("run_id")
     if not isinstance(run_id, str) or not run_id:
         logger.warning("run_deleted without a run_id: nothing to do")
-        return 0
-    keys = _valid_keys(payload.get("blob_keys"))
-    try:
-        prefix: str | None = validate_prefix(f"{run_id}/", allow_empty=False)
-    except InvalidBlobKeyError:
-        prefix = None  # a run id that cannot name a directory has no blobs under it
+        return BlobCleanup(0, 0)
+    keys, skipped = _own_keys(payload.get("blob_keys"), run_id)
+    prefix = run_prefix(run_id)
     deleted = await blobs.delete_many(keys) if keys else 0
     if prefix is not None:
         deleted += await blobs.delete_prefix(prefix)
@@ -55,8 +75,8 @@ async def run_deleted(blobs: BlobStore, payload: Mapping[str, Any]) -> int:
         left += await blobs.list(prefix)
     if left:
         raise BlobCleanupIncomplete(f"{len(left)} blobs of run {run_id} remain, e.g. {left[0]!r}")
-    logger.info("run_deleted {}: {} blobs deleted", run_id, deleted)
-    return deleted
+    logger.info("run_deleted {}: {} blobs deleted, {} keys skipped", run_id, deleted, skipped)
+    return BlobCleanup(deleted, skipped)
 
 
 async def handle_event(blobs: BlobStore, event: ControlEvent) -> None:

@@ -53,6 +53,7 @@ from matyan_models.sequence_kinds import (
     LOGS_SEQUENCE,
 )
 from matyan_store import entities, runs, sequences, tombstones
+from matyan_store.blobs import key_in_run
 from matyan_store.codec import normalize_point
 from matyan_store.engine.base import Transaction
 from matyan_store.sequences import Point, SeriesKey, SeriesSummary
@@ -148,7 +149,11 @@ def _blob_key_of(value: Any) -> str | None:
 
 
 def collect_blob_keys(tr: Transaction, run_id: str) -> list[str]:
-    """Every blob key the run refers to: ``attrs.__blobs__`` and the ``s3_key`` of its custom objects."""
+    """The run's own blob keys: ``attrs.__blobs__`` and the ``s3_key`` of its custom objects.
+
+    Only keys under ``<run_id>/`` are the run's; others (a client may record any key, another run's
+    included) are skipped and counted in a log line, so deleting this run never deletes them.
+    """
     keys: set[str] = set()
     blobs = runs.get_run_attrs(tr, run_id, (BLOBS_ATTR,))
     if isinstance(blobs, Mapping):
@@ -163,7 +168,14 @@ def collect_blob_keys(tr: Transaction, run_id: str) -> list[str]:
             for item in items:
                 if (blob := _blob_key_of(item)) is not None:
                     keys.add(blob)
-    return sorted(keys)
+    own = sorted(key for key in keys if key_in_run(key, run_id))
+    if len(own) < len(keys):
+        logger.warning(
+            "delete_run {}: skipped {} recorded blob key(s) not under the run's own prefix",
+            run_id,
+            len(keys) - len(own),
+        )
+    return own
 
 
 @dataclass

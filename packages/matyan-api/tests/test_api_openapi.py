@@ -1,7 +1,9 @@
-"""Every JSON run route documents the shape of its body in ``/openapi.json``.
+"""Every JSON route of the app documents the shape of its body in ``/openapi.json``.
 
-The routes are enumerated from the app itself, so a run route added without a response model fails
-here. Streaming routes (binary frames, raw bytes, zips) must not claim a JSON body instead.
+The routes are enumerated from the app itself, so a route added without a response model fails here.
+Streaming routes (binary frames, raw bytes, zips) must not claim a JSON body instead. Routes left out
+of the schema on purpose (login pages, auth helpers, the Prometheus text) are not part of the contract
+the schema documents.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from matyan_api.routes import REST_PREFIX
 from matyan_store.engine import open_engine
 
 RUNS_PREFIX = f"{REST_PREFIX}/runs/"
+# A body of one JSON scalar (``"up-to-date"``, ``null``) is documented by its type.
+SCALAR_TYPES = frozenset({"string", "integer", "number", "boolean", "null"})
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +36,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     engine.close()
 
 
-def _run_routes(app: FastAPI) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith(RUNS_PREFIX)]
+def _schema_routes(app: FastAPI) -> list[APIRoute]:
+    return [r for r in app.routes if isinstance(r, APIRoute) and r.include_in_schema]
 
 
 def _response_class(route: APIRoute) -> type[Any]:
@@ -46,7 +50,8 @@ def _is_stream(route: APIRoute) -> bool:
 
 
 def documents_shape(schema: dict[str, Any], components: dict[str, Any]) -> bool:
-    """Whether ``schema`` names the fields of an object (or of each item of an array of objects).
+    """Whether ``schema`` names the fields of an object (or of each item of an array of objects), or the
+    type of a scalar.
 
     ``{}``, a bare ``object`` and an object of arbitrary keys (what ``dict[str, Any]`` gives) say nothing.
     """
@@ -55,6 +60,8 @@ def documents_shape(schema: dict[str, Any], components: dict[str, Any]) -> bool:
         schema = components[ref.rsplit("/", 1)[-1]]
     if schema.get("type") == "array":
         return documents_shape(schema.get("items", {}), components)
+    if schema.get("type") in SCALAR_TYPES:
+        return True
     return bool(schema.get("properties"))
 
 
@@ -67,6 +74,9 @@ def documents_shape(schema: dict[str, Any], components: dict[str, Any]) -> bool:
         ({"type": "array", "items": {"type": "object", "additionalProperties": True}}, False),
         ({"type": "array", "items": {"$ref": "#/components/schemas/M"}}, True),
         ({"$ref": "#/components/schemas/M"}, True),
+        ({"type": "string"}, True),
+        ({"type": "null"}, True),
+        ({"type": "array", "items": {}}, False),
     ],
 )
 def test_documents_shape_tells_typed_from_untyped(schema: dict[str, Any], documented: bool) -> None:
@@ -74,18 +84,23 @@ def test_documents_shape_tells_typed_from_untyped(schema: dict[str, Any], docume
     assert documents_shape(schema, components) is documented
 
 
-def test_the_run_routes_include_json_and_streaming_ones(app: FastAPI) -> None:
-    routes = _run_routes(app)
+def test_the_routes_include_json_and_streaming_ones(app: FastAPI) -> None:
+    routes = _schema_routes(app)
     json_routes = [r for r in routes if not _is_stream(r) and r.status_code != 204]
-    assert len(json_routes) >= 14, [r.path for r in json_routes]
+    assert len([r for r in json_routes if r.path.startswith(RUNS_PREFIX)]) >= 14, [
+        r.path for r in json_routes
+    ]
+    assert {"/health/live/", f"{REST_PREFIX}/version/", f"{REST_PREFIX}/projects/params/"} <= {
+        r.path for r in json_routes
+    }
     assert any(_is_stream(r) for r in routes)
 
 
-def test_every_json_run_route_declares_its_body(app: FastAPI) -> None:
+def test_every_json_route_declares_its_body(app: FastAPI) -> None:
     spec = app.openapi()
     components = spec["components"]["schemas"]
     undocumented: list[str] = []
-    for route in _run_routes(app):
+    for route in _schema_routes(app):
         for method in sorted(route.methods):
             label = f"{method} {route.path}"
             responses = spec["paths"][route.path][method.lower()]["responses"]
