@@ -77,6 +77,13 @@ def test_key_in_run_only_under_the_runs_own_prefix() -> None:
     assert not key_in_run("../x", "..")
 
 
+def test_key_in_run_includes_the_legacy_artifacts_layout() -> None:
+    assert key_in_run("artifacts/r1/model.pt", "r1")
+    assert not key_in_run("artifacts/r10/model.pt", "r1")
+    assert not key_in_run("artifacts/r1/", "r1")
+    assert not key_in_run("other/r1/model.pt", "r1")
+
+
 def test_run_prefix_only_for_ids_that_name_a_directory_of_their_own() -> None:
     assert run_prefix("r1") == "r1/"
     assert run_prefix("integration-0a1b") == "integration-0a1b/"

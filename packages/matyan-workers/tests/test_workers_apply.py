@@ -262,8 +262,8 @@ def test_delete_run_tombstones_drops_later_messages_and_records_event(engine: En
         entry = get_pending(tr, "r6")
         assert entry is not None
         assert entry.data_deleted
-        # Only the run's own keys: the others (another run's included) are never deleted with it.
-        assert entry.blob_keys == ["r6/weights.bin"]
+        # The run's own keys (legacy artifacts/<run>/ included); another run's are never deleted with it.
+        assert entry.blob_keys == ["artifacts/r6/model.pt", "r6/weights.bin"]
 
     engine.read(check)
 

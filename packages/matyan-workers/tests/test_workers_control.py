@@ -99,13 +99,15 @@ async def test_run_deleted_retries_transient_errors_then_dead_letters(engine: En
 
 async def test_run_deleted_deletes_only_the_runs_own_blobs(tmp_path: Path) -> None:
     store = _local_store(tmp_path)
-    foreign = ["r2/keep.bin", "r10/keep.bin", "artifacts/r1/x.bin", "r1x/keep.bin"]
-    for key in ["r1/a.bin", "r1/seq/img/0.png", *foreign]:
+    foreign = ["r2/keep.bin", "r10/keep.bin", "artifacts/r10/x.bin", "r1x/keep.bin"]
+    for key in ["r1/a.bin", "r1/seq/img/0.png", "artifacts/r1/x.bin", *foreign]:
         await store.put(key, b"1")
-    carried = ["r1/a.bin", *foreign, "../etc/passwd", 7]
+    # The legacy artifacts/<run>/ layout is the run's own; every other carried key is not.
+    carried = ["r1/a.bin", "artifacts/r1/x.bin", *foreign, "../etc/passwd", 7]
     result = await run_deleted(store, {"run_id": "r1", "blob_keys": carried})
-    assert result == BlobCleanup(deleted=2, skipped=6)
+    assert result == BlobCleanup(deleted=3, skipped=6)
     assert await store.list("r1") == []
+    assert await store.list("artifacts/r1") == []
     assert sorted(await store.list("")) == sorted(foreign)
     # A run id inside another run's prefix owns nothing: r2's blobs under r2/sub/ stay.
     await store.put("r2/sub/b.bin", b"1")
@@ -189,8 +191,8 @@ async def test_control_worker_deletes_blobs_on_s3(
             stop.set()
             await asyncio.wait_for(task, 30)
         assert await store.list(run_b) == [f"{run_b}/keep.bin"]
-        # The carried key lies outside the run's prefix: it is not the run's to delete.
-        assert await store.list(f"artifacts/{run_a}") == [f"artifacts/{run_a}/x.bin"]
+        # The carried key is in the legacy artifacts/<run>/ layout: the run's own, deleted with it.
+        assert await store.list(f"artifacts/{run_a}") == []
 
 
 @pytest.mark.services
@@ -248,4 +250,4 @@ async def test_delete_run_chain_removes_data_and_blobs(kafka_service: KafkaServi
         assert eng.read(lambda tr: tombstones.is_deleted(tr, run_id))
         assert eng.read(lambda tr: runs.get_run(tr, run_id, include_pending=True)) is None
         assert await store.list(other) == [f"{other}/keep.bin"]
-        assert await store.list(f"artifacts/{run_id}") == [f"artifacts/{run_id}/ckpt.bin"]
+        assert await store.list(f"artifacts/{run_id}") == []

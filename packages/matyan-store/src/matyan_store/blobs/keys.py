@@ -82,12 +82,21 @@ def run_prefix(run_id: str) -> str | None:
         return None
 
 
+LEGACY_ARTIFACTS_DIR = "artifacts"
+"""Early smoke scripts stored a run's files under ``artifacts/<run_id>/`` instead of ``<run_id>/``."""
+
+
 def key_in_run(key: str, run_id: str) -> bool:
-    """Whether ``key`` lies under the run's own prefix ``<run_id>/`` (see :func:`run_prefix`).
+    """Whether ``key`` belongs to the run: under ``<run_id>/`` or the legacy ``artifacts/<run_id>/``.
 
     Artifact and custom-object keys are recorded by clients, so a run's metadata may name any key; a
-    route serving a run's blobs serves only those under its prefix, never another run's, and deleting a
-    run deletes only those.
+    route serving a run's blobs serves only the run's own, never another run's, and deleting a run
+    deletes only those (see docs/storage.md, Blobs).
     """
     prefix = run_prefix(run_id)
-    return prefix is not None and key.startswith(prefix) and len(key) > len(prefix)
+    if prefix is None:
+        return False
+    for owned in (prefix, f"{LEGACY_ARTIFACTS_DIR}/{prefix}"):
+        if key.startswith(owned) and len(key) > len(owned):
+            return True
+    return False
