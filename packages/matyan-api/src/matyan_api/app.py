@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from loguru import logger
 from opentelemetry.sdk.trace import TracerProvider
@@ -24,6 +24,7 @@ from matyan_api.auth.routes import auth_router
 from matyan_api.auth.settings import AuthSettings
 from matyan_api.errors import CatchAllErrorsMiddleware, install_error_handlers
 from matyan_api.event_outbox import EventOutboxDrainer
+from matyan_api.json_encoding import SafeJSONResponse, reject_lone_surrogates
 from matyan_api.kafka_publisher import KafkaPublisher, Publisher
 from matyan_api.middleware import PathNormalizeMiddleware, RequestMetricsMiddleware, RequestSpanMiddleware
 from matyan_api.routes import REST_PREFIX, REST_ROUTERS
@@ -90,6 +91,9 @@ def create_app(
         lifespan=lifespan,
         # Routes are declared with a trailing slash and the middleware adds it: never redirect.
         redirect_slashes=False,
+        # One rule for values JSON cannot carry, on every route (docs/http-contract.md, Values).
+        default_response_class=SafeJSONResponse,
+        dependencies=[Depends(reject_lone_surrogates)],
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -21,6 +21,7 @@ from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from matyan_api.json_encoding import SafeJSONResponse
 from matyan_store.engine import LimitExceeded
 from matyan_store.entities import EntityExists, EntityNotFound, InvalidEntity
 from matyan_store.runs import RunNotFound
@@ -90,8 +91,8 @@ def error_body(status_code: int, detail: Any = None) -> dict[str, Any]:
 def error_response(
     status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    """A JSON response carrying the envelope."""
-    return JSONResponse(error_body(status_code, detail), status_code=status_code, headers=headers)
+    """A JSON response carrying the envelope (its message may quote client text: SafeJSONResponse)."""
+    return SafeJSONResponse(error_body(status_code, detail), status_code=status_code, headers=headers)
 
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -4,7 +4,8 @@ See docs/http-contract.md, Streaming frames.
 
 Encoding side (what routes use): :func:`encode_tree` turns one frame into chunks for a
 ``StreamingResponse``; :class:`ProgressReporter` numbers progress frames and heartbeats;
-:func:`encode_float64_array` builds the UI's numeric array dicts. :mod:`.decoding` reads the format back
+:func:`encode_float64_array` builds the UI's numeric array dicts; :func:`guard_stream` ends a failing
+stream with an error frame instead of a cut connection. :mod:`.decoding` reads the format back
 (tests and tools).
 """
 
@@ -18,6 +19,7 @@ from matyan_api.streaming.decoding import (
     decode_value,
     fold_pairs,
 )
+from matyan_api.streaming.guard import ERROR_KEY, error_frame, guard_stream, stream_error
 from matyan_api.streaming.pairs import (
     ARRAY,
     OBJECT,
@@ -39,6 +41,7 @@ from matyan_api.streaming.tree import coalesce, encode_pairs, encode_tree, encod
 
 __all__ = [
     "ARRAY",
+    "ERROR_KEY",
     "OBJECT",
     "PROGRESS_REPORT_INTERVAL",
     "CorruptStream",
@@ -59,10 +62,13 @@ __all__ = [
     "encode_tree",
     "encode_tree_bytes",
     "encode_value",
+    "error_frame",
     "flatten",
     "fold_pairs",
+    "guard_stream",
     "heartbeats_until_done",
     "is_progress_key",
     "make_progress_key",
     "progress_frame",
+    "stream_error",
 ]
