@@ -9,6 +9,7 @@ import pytest
 from api_custom_objects_fixtures import CustomObjectsHarness, co_harness, store_blob_objects
 from api_runs_fixtures import (
     BASE,
+    api_settings,
     assert_envelope,
     log_series,
     make_run,
@@ -19,9 +20,13 @@ from api_runs_fixtures import (
     runs_publisher,
 )
 from api_search_helpers import get_stream, post_stream, split_frames, trace_views
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from matyan_api.app import create_app
+from matyan_api.kafka_publisher import RecordingPublisher
 from matyan_api.query.prepare import MAX_QUERY_DEPTH
 from matyan_api.streaming import ERROR_KEY, decode_frames
+from matyan_store.blobs import BlobStore
 from matyan_store.engine import Engine
 
 __all__ = ["co_harness", "runs_blobs", "runs_client", "runs_engine", "runs_publisher"]
@@ -176,3 +181,27 @@ async def test_custom_search_record_range_past_the_step_domain(
     assert all(key != ERROR_KEY for key, _ in decode_frames(body))
     assert progress[-1][1] == (0, 0)
     assert [key for key, _ in data] == ["run-1"]
+
+
+async def test_an_error_outside_the_catch_all_is_still_the_envelope(
+    runs_engine: Engine, runs_blobs: BlobStore, runs_publisher: RecordingPublisher
+) -> None:
+    # Starlette's outermost error handler answered a plain-text "Internal Server Error" for anything
+    # raised outside CatchAllErrorsMiddleware (a middleware of ours, a bug in CORS handling, ...).
+    app = create_app(api_settings(), engine=runs_engine, blobs=runs_blobs, publisher=runs_publisher)
+
+    class Broken:
+        def __init__(self, inner: ASGIApp) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                raise RuntimeError("a middleware bug")
+            await self.inner(scope, receive, send)
+
+    app.add_middleware(Broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get(f"{BASE}/experiments/")
+    error = assert_envelope(response, 500, "internal_error")
+    assert "middleware bug" not in error["detail"]

@@ -26,7 +26,12 @@ from matyan_api.errors import CatchAllErrorsMiddleware, install_error_handlers
 from matyan_api.event_outbox import EventOutboxDrainer
 from matyan_api.json_encoding import SafeJSONResponse, reject_lone_surrogates
 from matyan_api.kafka_publisher import KafkaPublisher, Publisher
-from matyan_api.middleware import PathNormalizeMiddleware, RequestMetricsMiddleware, RequestSpanMiddleware
+from matyan_api.middleware import (
+    BodyTimeoutMiddleware,
+    PathNormalizeMiddleware,
+    RequestMetricsMiddleware,
+    RequestSpanMiddleware,
+)
 from matyan_api.routes import REST_PREFIX, REST_ROUTERS
 from matyan_api.routes.version import backend_version
 from matyan_api.settings import ApiSettings
@@ -126,6 +131,7 @@ def create_app(
         app.add_middleware(UiPageMiddleware, root=ui_root)
     app.add_middleware(AuthMiddleware, settings=auth, ui_served=ui_root is not None, keys=session_keys)
     app.add_middleware(CatchAllErrorsMiddleware)
+    app.add_middleware(BodyTimeoutMiddleware, timeout_s=settings.http_body_timeout_s)
     if tracer_provider is not None:
         app.add_middleware(RequestSpanMiddleware, tracer_provider=tracer_provider)
     app.add_middleware(RequestMetricsMiddleware, enabled=settings.metrics_enabled)

@@ -40,6 +40,7 @@ _CODES: Final[dict[int, str]] = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    408: "request_timeout",
     409: "conflict",
     422: "validation_error",
     500: "internal_error",
@@ -50,6 +51,7 @@ _DEFAULT_MESSAGES: Final[dict[int, str]] = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
+    408: "Request timeout",
     409: "Conflict",
     422: "Validation error",
     500: "Internal server error",
@@ -122,6 +124,10 @@ async def _bad_request(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, str(exc))
 
 
+async def _internal_error(_request: Request, _exc: Exception) -> JSONResponse:
+    return error_response(500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the envelope handlers for HTTP errors, validation errors and store errors."""
     app.add_exception_handler(ApiError, _api_error)
@@ -132,6 +138,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EntityExists, _bad_request)
     app.add_exception_handler(InvalidEntity, _bad_request)
     app.add_exception_handler(LimitExceeded, _bad_request)
+    # Starlette's outermost ServerErrorMiddleware answers plain text unless given a handler: this one
+    # covers an error in a middleware outside CatchAllErrorsMiddleware (it logs the traceback itself).
+    app.add_exception_handler(Exception, _internal_error)
 
 
 class CatchAllErrorsMiddleware:

@@ -44,6 +44,15 @@ class ApiSettings(BaseSettings):
     project_params_cache_ttl: int = 30
     project_params_cache_maxsize: int = 32
     query_timing_enabled: bool = False
+
+    # HTTP limits of ``matyan-backend start`` (docs/configuration.md, HTTP limits): slow clients cannot
+    # hold the server. Headers must arrive within the first, a request body within the second; each
+    # worker serves at most ``http_max_connections`` connections, more wait in the listen backlog.
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    http_body_timeout_s: float = Field(default=30.0, ge=0)
+    http_max_connections: int = Field(default=4096, ge=1)
+    http_backlog: int = Field(default=4096, ge=128)
+
     # Accepted under the contract's names so a deployment that sets them still starts; nothing reads them.
     server_url: str = "http://localhost:53800"
     run_search_queue_maxsize: int = 256
