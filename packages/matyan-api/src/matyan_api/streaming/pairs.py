@@ -5,10 +5,9 @@ a string is its UTF-8 bytes followed by ``0xFE``; an int is ``0xFE``, a big-endi
 The value is a one-byte type tag and its payload. Both the released UI and the released client decode
 exactly this, so nothing here may change shape.
 
-Values the format has no room for are sent in a form both decoders read (docs/http-contract.md, Values
-beyond the wire types): an int outside int64, as a value or a key, is its decimal string; a lone
-surrogate in a string (not a Unicode character, so not UTF-8) is U+FFFD. Nothing stored can make
-the encoder raise.
+Values the format has no room for are sent in a form both decoders read (docs/http-contract.md,
+Values): an int outside int64, as a value or a key, is its decimal string; a lone surrogate in a
+string (not a Unicode character, so not UTF-8) is U+FFFD. Nothing stored can make the encoder raise.
 """
 
 from __future__ import annotations
