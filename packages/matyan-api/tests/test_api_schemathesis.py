@@ -10,8 +10,8 @@ and queries to be nested very deeply. Routes that publish to Kafka go to a recor
 
 The binary streaming routes (run/metric search, active runs, logs, custom objects, blob batches) get a
 test of their own: a 200 body must decode into whole pairs and end with the search's closing frame, and
-must not carry an internal-error frame. The example count is bounded (40 per JSON operation, 15 per
-streaming one, about a minute in all on 2 cores) and generation derandomized, so the module runs the
+must not carry an internal-error frame. The example count is bounded (40 per JSON operation, 10 per
+streaming one, about a minute of CPU in all) and generation derandomized, so the module runs the
 same way every time; ``MATYAN_SCHEMATHESIS_EXAMPLES=500`` hunts deeper by hand.
 """
 
@@ -45,7 +45,7 @@ from matyan_store.sequences import Point, SeriesKey
 
 BASE_URL: Final = "http://testserver"
 EXAMPLES_PER_OPERATION: Final = int(os.environ.get("MATYAN_SCHEMATHESIS_EXAMPLES", "40"))
-STREAM_EXAMPLES_PER_OPERATION: Final = int(os.environ.get("MATYAN_SCHEMATHESIS_EXAMPLES", "15"))
+STREAM_EXAMPLES_PER_OPERATION: Final = int(os.environ.get("MATYAN_SCHEMATHESIS_EXAMPLES", "10"))
 SEEDED_RUNS: Final = 6
 
 # Binary (octet-stream) routes, run search and custom objects included whatever their sequence name.
