@@ -21,6 +21,7 @@ import copy
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -159,14 +160,13 @@ stream_schema = (
 )
 
 
-@pytest.fixture
-def seeded_client(tmp_path: Path) -> Iterator[ASGIClient]:
-    """A requests session wired to an app over a freshly seeded store, one per operation.
+@contextmanager
+def _seeded_app_client(directory: Path) -> Iterator[ASGIClient]:
+    """A requests session wired to an app over a freshly seeded store in ``directory``.
 
-    Fresh per operation because the mutating routes delete seeded entities; the examples of one operation
-    share it. The lifespan is not run: with the stores given it would open nothing.
+    The lifespan is not run: with the stores given it would open nothing.
     """
-    engine, blobs = open_test_stores(tmp_path)
+    engine, blobs = open_test_stores(directory)
     _seed(engine)
     settings = make_settings(otel_exporter_otlp_endpoint="")
     app = create_app(settings, engine=engine, blobs=blobs, publisher=RecordingPublisher())
@@ -175,6 +175,23 @@ def seeded_client(tmp_path: Path) -> Iterator[ASGIClient]:
     yield client
     client.close()
     engine.close()
+
+
+@pytest.fixture
+def seeded_client(tmp_path: Path) -> Iterator[ASGIClient]:
+    """A fresh seeded app per operation: the mutating routes delete seeded entities.
+
+    The examples of one operation share it.
+    """
+    with _seeded_app_client(tmp_path) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def stream_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ASGIClient]:
+    """One seeded app for every streaming operation: they only read (seeding is most of their cost)."""
+    with _seeded_app_client(tmp_path_factory.mktemp("streams")) as client:
+        yield client
 
 
 def _assert_envelope(case: schemathesis.Case[Any], status: int, body: Any) -> None:
@@ -234,9 +251,9 @@ def _check_stream(case: schemathesis.Case[Any], body: bytes) -> None:
     suppress_health_check=list(HealthCheck),
 )
 def test_streams_decode_whole_and_errors_use_the_envelope(
-    case: schemathesis.Case[Any], seeded_client: ASGIClient
+    case: schemathesis.Case[Any], stream_client: ASGIClient
 ) -> None:
-    response = case.call(base_url=BASE_URL, session=seeded_client)
+    response = case.call(base_url=BASE_URL, session=stream_client)
     case.validate_response(response, checks=[not_a_server_error])
     if response.status_code >= 400:
         _assert_envelope(case, response.status_code, response.json())
