@@ -4,6 +4,8 @@ request here answered a 5xx, or a 200 whose stream was then cut.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 from api_custom_objects_fixtures import CustomObjectsHarness, co_harness, store_blob_objects
@@ -20,6 +22,7 @@ from api_runs_fixtures import (
     runs_publisher,
 )
 from api_search_helpers import get_stream, post_stream, split_frames, trace_views
+from fastapi.responses import StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from matyan_api.app import create_app
@@ -205,3 +208,28 @@ async def test_an_error_outside_the_catch_all_is_still_the_envelope(
         response = await client.get(f"{BASE}/experiments/")
     error = assert_envelope(response, 500, "internal_error")
     assert "middleware bug" not in error["detail"]
+
+
+async def test_a_response_failing_before_its_first_body_byte_is_the_envelope(
+    runs_engine: Engine, runs_blobs: BlobStore, runs_publisher: RecordingPublisher
+) -> None:
+    # The start of a response had been sent on when its body failed before the first chunk: under
+    # granian that became a plain-text 500 (align with slice [0, 2**70, 1] did this).
+    app = create_app(api_settings(), engine=runs_engine, blobs=runs_blobs, publisher=runs_publisher)
+
+    async def failing_body() -> AsyncIterator[bytes]:
+        for chunk in [b"never sent"]:
+            if chunk:
+                raise RuntimeError("the first chunk failed")
+            yield chunk
+
+    async def route() -> StreamingResponse:
+        return StreamingResponse(failing_body(), media_type="application/zip")
+
+    app.add_api_route("/failing-stream/", route)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/failing-stream/")
+    error = assert_envelope(response, 500, "internal_error")
+    assert "first chunk" not in error["detail"]
+    assert response.headers["content-type"] == "application/json"

@@ -147,9 +147,13 @@ class CatchAllErrorsMiddleware:
     """Answer any exception that escapes the app with the 500 envelope, inside CORS and metrics.
 
     Starlette's own 500 handler sits outside every user middleware, so its responses would lack the
-    CORS headers and the request metrics; this one sits just outside the router instead. If the
-    response had already started (a stream failing half-way), nothing can be sent any more: the error
-    is logged and the connection is closed by re-raising.
+    CORS headers and the request metrics; this one sits just outside the router instead.
+
+    A response's start (status and headers) is held back until its first body message: an error
+    between the two (a streaming body failing before its first chunk) still gets the envelope instead
+    of the server's plain-text 500. Once body bytes are out nothing can be sent any more: the error is
+    logged and the connection closed by re-raising (the binary streams end with an error frame
+    instead, docs/http-contract.md, Errors inside a stream).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -159,20 +163,29 @@ class CatchAllErrorsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        held_start: Message | None = None
+        body_started = False
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
+        async def holding_send(message: Message) -> None:
+            nonlocal held_start, body_started
             if message["type"] == "http.response.start":
-                started = True
+                held_start = message
+                return
+            if held_start is not None:
+                start, held_start = held_start, None
+                await send(start)
+            body_started = True
             await send(message)
 
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, holding_send)
         except Exception:
             logger.opt(exception=True).error(
                 "unhandled error on {} {}", scope.get("method"), scope.get("path")
             )
-            if started:
+            if body_started:
                 raise
             await error_response(500)(scope, receive, send)
+            return
+        if held_start is not None:  # a response without a body message (not ASGI, but be safe)
+            await send(held_start)
