@@ -22,7 +22,7 @@ import httpx
 import pytest
 from matyan_dev_services import ProcessRunner, find_free_port, wait_healthy
 
-from matyan_api.streaming import decode_frames, is_error_key, is_progress_key
+from matyan_api.streaming import ERROR_KEY, decode_frames, is_progress_key, stream_error
 from matyan_store import runs
 from matyan_store.engine import Transaction, open_engine
 
@@ -157,10 +157,11 @@ async def _search(client: httpx.AsyncClient, q: str) -> Outcome:
         return Outcome(response.status_code, body["error"], [], seconds)
     assert response.headers["content-type"] == "application/octet-stream"
     frames = decode_frames(response.content)  # a cut stream would not decode
-    errors = [value for key, value in frames if is_error_key(key)]
-    data = [key for key, _ in frames if not is_progress_key(key) and not is_error_key(key)]
+    errors = [stream_error(value) for key, value in frames if key == ERROR_KEY]
+    data = [key for key, _ in frames if not is_progress_key(key)]
+    assert None not in errors, "an error frame carries its code and message"
     if errors:
-        assert frames[-1][0] == "error", "the error frame closes the stream"
+        assert frames[-1][0] == ERROR_KEY, "the error frame closes the stream"
     return Outcome(200, errors[0] if errors else None, data, seconds)
 
 

@@ -26,6 +26,16 @@ def split_frames(body: bytes) -> tuple[list[tuple[Any, Any]], list[tuple[str, tu
     return data, progress
 
 
+def trace_views(body: bytes) -> list[dict[str, Any]]:
+    """The get-batch/get-step frames: each frame's pairs start at the view's own keys."""
+    views: list[dict[str, Any]] = []
+    for key, value in decode_frames(body):
+        if key == "name":
+            views.append({})
+        views[-1][str(key)] = value
+    return views
+
+
 async def get_stream(client: httpx.AsyncClient, url: str, **params: Any) -> bytes:
     """GET a streaming route; checks the 200 and the non-JSON content type, returns the body."""
     response = await client.get(url, params=params)

@@ -6,13 +6,14 @@ See docs/http-contract.md, Progress frames.
 from __future__ import annotations
 
 from matyan_api.streaming import (
+    ERROR_KEY,
     ProgressReporter,
     decode_frames,
     encode_tree_bytes,
     error_frame,
-    is_error_key,
     is_progress_key,
     progress_frame,
+    stream_error,
 )
 
 
@@ -48,14 +49,15 @@ def test_zero_matches_body_is_one_terminal_frame() -> None:
     assert decode_frames(reporter.finish()) == [("progress_1", [0, 0])]
 
 
-def test_error_frame_is_one_tree_under_the_error_key() -> None:
-    frame = error_frame("search_time_limit", "The query ran longer than the search time limit (1 s)")
+def test_error_frame_is_one_progress_tree_carrying_the_error() -> None:
+    message = "The query ran longer than the search time limit (1 s)"
+    frame = error_frame("search_time_limit", message)
     assert decode_frames(frame) == [
-        (
-            "error",
-            {"code": "search_time_limit", "message": "The query ran longer than the search time limit (1 s)"},
-        )
+        ("progress_error", [0, 0, {"code": "search_time_limit", "message": message}]),
     ]
-    assert is_error_key("error")
-    assert not is_error_key("progress_0")
-    assert not is_progress_key("error")
+    assert ERROR_KEY == "progress_error"
+    # Readers that only know progress frames skip it as one (the released UI and client do).
+    assert is_progress_key(ERROR_KEY)
+    ((_, value),) = decode_frames(frame)
+    assert stream_error(value) == {"code": "search_time_limit", "message": message}
+    assert stream_error([0, 0]) is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from api_custom_objects_fixtures import (
     BASE,
     URI_TTL,
@@ -25,7 +26,7 @@ from cryptography.fernet import Fernet
 from matyan_client.transport import http as client_http
 
 from matyan_api.routes.blob_batch import FETCH_CONCURRENCY, blob_key_of, blob_uri_clock
-from matyan_api.streaming import decode_frames
+from matyan_api.streaming import ERROR_KEY, decode_frames, stream_error
 from matyan_store.blobs import BlobUriSigner, SeqBlobRef
 
 __all__ = ["co_harness", "runs_blobs", "runs_engine", "runs_publisher"]
@@ -213,3 +214,29 @@ async def test_a_stored_key_of_another_run_is_not_served(co_harness: CustomObjec
     )
     own, stolen = (h.signer.make_seq_blob_uri(SeqBlobRef("thief", 0, "imgs", 0, i)) for i in (0, 1))
     assert _blobs(await post_stream(h.client, IMAGES, [own, stolen])) == [(own, b"OWN"), (stolen, b"")]
+
+
+async def test_a_stream_failing_half_way_ends_with_the_error_frame(
+    co_harness: CustomObjectsHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docs/http-contract.md, Errors inside a stream: whole frames, then the error frame, never a cut body.
+    h = co_harness
+    make_run(h.engine, "r")
+    await store_blob_objects(h, "r", "grid", [1, 1, 1])
+    uris = [h.signer.make_seq_blob_uri(SeqBlobRef("r", 0, "grid", step, 0)) for step in range(3)]
+    read = h.blobs.get
+
+    async def failing(key: str) -> bytes:
+        if key.endswith("grid/1_0.png"):
+            raise RuntimeError("disk on fire")
+        return await read(key)
+
+    monkeypatch.setattr(h.blobs, "get", failing)
+    body = await post_stream(h.client, IMAGES, uris)
+    items = decode_frames(body)  # whole pairs to the end: the body is not cut
+    assert items[0] == (uris[0], b"image:grid:0:0")
+    key, value = items[-1]
+    assert len(items) == 2
+    assert key == ERROR_KEY
+    assert stream_error(value) == {"code": "internal_error", "message": "Internal server error"}
+    assert b"disk on fire" not in body

@@ -5,8 +5,6 @@ See docs/http-contract.md, Custom objects.
 
 from __future__ import annotations
 
-from typing import Any
-
 from api_custom_objects_fixtures import (
     CustomObjectsHarness,
     co_harness,
@@ -16,10 +14,9 @@ from api_custom_objects_fixtures import (
     store_blob_objects,
 )
 from api_runs_fixtures import assert_envelope, make_run, run_url
-from api_search_helpers import post_stream, split_frames, write_series
+from api_search_helpers import post_stream, split_frames, trace_views, write_series
 from matyan_client.transport import http as client_http
 
-from matyan_api.streaming import decode_frames
 from matyan_models import context_to_id
 from matyan_store.blobs import SeqBlobRef
 
@@ -47,23 +44,13 @@ async def _seed(h: CustomObjectsHarness) -> dict[tuple[int, int], bytes]:
     return contents
 
 
-def _frames(body: bytes) -> list[dict[str, Any]]:
-    """The get-batch/get-step frames: each frame's pairs start at the view's own keys."""
-    views: list[dict[str, Any]] = []
-    for key, value in decode_frames(body):
-        if key == "name":
-            views.append({})
-        views[-1][str(key)] = value
-    return views
-
-
 async def test_get_batch_list_type(co_harness: CustomObjectsHarness) -> None:
     h = co_harness
     contents = await _seed(h)
     body = await post_stream(
         h.client, _url("run-1", "images", "get-batch"), [{"name": "grid", "context": TRAIN}]
     )
-    [view] = _frames(body)
+    [view] = trace_views(body)
     assert list(view) == [
         "name",
         "context",
@@ -107,7 +94,7 @@ async def test_get_batch_ranges_and_density(co_harness: CustomObjectsHarness) ->
         index_range="1:3",
         index_density=5,
     )
-    [view] = _frames(body)
+    [view] = trace_views(body)
     assert view["iters"] == [3]  # steps 3 and 6 in range, density 1 keeps the first
     assert view["record_range_used"] == [3, 4]
     assert view["record_range_total"] == [0, 10]
@@ -126,7 +113,7 @@ async def test_get_batch_ranges_and_density(co_harness: CustomObjectsHarness) ->
         index_range="2,5",
         index_density=2,
     )
-    [view] = _frames(body)
+    [view] = trace_views(body)
     values = view["values"]
     assert isinstance(values, list)
     assert [[d["index"] for d in step] for step in values] == [[0, 3], [0, 5], [0, 1], [0, 4]]
@@ -137,7 +124,7 @@ async def test_get_batch_ranges_and_density(co_harness: CustomObjectsHarness) ->
         [{"name": "grid", "context": TRAIN}],
         record_range="20:30",
     )
-    [view] = _frames(body)
+    [view] = trace_views(body)
     assert (view["iters"], view["record_range_used"], view["record_range_total"]) == ([], [0, 0], [0, 10])
 
 
@@ -150,7 +137,7 @@ async def test_get_batch_non_list_types(co_harness: CustomObjectsHarness) -> Non
         [{"name": "weights", "context": {}}],
         record_density=2,
     )
-    [view] = _frames(body)
+    [view] = trace_views(body)
     assert view["iters"] == [0, 4]
     assert view["index_range_used"] is None
     assert view["index_range_total"] is None
@@ -158,13 +145,13 @@ async def test_get_batch_non_list_types(co_harness: CustomObjectsHarness) -> Non
     body = await post_stream(
         h.client, _url("run-1", "figures", "get-batch"), [{"name": "plot", "context": {}}]
     )
-    [view] = _frames(body)
+    [view] = trace_views(body)
     # The dump index is the object's position within its step: 0 for non-list types (the fixed [QUIRK]).
     assert view["values"] == [{"data": "{}", "index": 0}, {"data": "{}", "index": 0}]
     body = await post_stream(
         h.client, _url("run-1", "texts", "get-batch"), [{"name": "notes", "context": {}}]
     )
-    [view] = _frames(body)
+    [view] = trace_views(body)
     assert view["values"] == [
         [{"data": "a", "index": 0}],
         [{"data": "b", "index": 0}],
@@ -191,7 +178,7 @@ async def test_get_batch_skips_what_does_not_match(co_harness: CustomObjectsHarn
             {"name": "notes", "context": {}},
         ],
     )
-    assert [v["name"] for v in _frames(body)] == ["notes", "notes"]
+    assert [v["name"] for v in trace_views(body)] == ["notes", "notes"]
 
 
 async def test_missing_run_is_404_for_batch_and_step(co_harness: CustomObjectsHarness) -> None:
@@ -213,7 +200,7 @@ async def test_get_step(co_harness: CustomObjectsHarness) -> None:
     contents = await _seed(h)
     url = _url("run-1", "images", "get-step")
     trace = [{"name": "grid", "context": TRAIN}]
-    [view] = _frames(await post_stream(h.client, url, trace))  # record_step=-1: the last step
+    [view] = trace_views(await post_stream(h.client, url, trace))  # record_step=-1: the last step
     assert list(view) == [
         "name",
         "context",
@@ -232,7 +219,7 @@ async def test_get_step(co_harness: CustomObjectsHarness) -> None:
     assert [d["index"] for d in values] == [0, 1, 2, 3, 4]
     assert (view["index_range_total"], view["index_range_used"]) == ([0, 5], [0, 5])
 
-    [view] = _frames(
+    [view] = trace_views(
         await post_stream(h.client, url, trace, record_step=3, index_range="2:", index_density=2)
     )
     values = view["values"]
@@ -255,7 +242,7 @@ async def test_get_step_non_list_and_scalar_values(co_harness: CustomObjectsHarn
     body = await post_stream(
         h.client, _url("run-1", "figures", "get-step"), [{"name": "plot", "context": {}}], record_step=1
     )
-    [view] = _frames(body)
+    [view] = trace_views(body)
     # A non-dict stored value gets the defaults; a scalar becomes a one-item list.
     assert view["values"] == [{"data": "{}", "index": 0}]
     assert (view["iters"], view["record_range_used"], view["record_range_total"]) == ([1], [1, 1], [0, 2])
@@ -263,7 +250,7 @@ async def test_get_step_non_list_and_scalar_values(co_harness: CustomObjectsHarn
     body = await post_stream(
         h.client, _url("run-1", "texts", "get-step"), [{"name": "notes", "context": {}}], record_step=1
     )
-    [view] = _frames(body)
+    [view] = trace_views(body)
     assert view["values"] == [{"data": "a", "index": 0}]
     assert view["index_range_total"] == [0, 1]
 

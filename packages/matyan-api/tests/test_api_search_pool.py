@@ -17,7 +17,7 @@ from api_search_helpers import split_frames
 from matyan_api.kafka_publisher import RecordingPublisher
 from matyan_api.query import QuerySyntaxError, prepare_query
 from matyan_api.query.prepare import MAX_QUERY_CHARS
-from matyan_api.streaming import decode_frames, is_error_key
+from matyan_api.streaming import ERROR_KEY, decode_frames, stream_error
 from matyan_store.blobs import BlobStore
 from matyan_store.engine import Engine
 from matyan_store.log_setup import configure_logging
@@ -78,10 +78,12 @@ async def test_a_limit_after_the_stream_started_ends_it_with_the_error_frame(
     frames = decode_frames(response.content)
     assert frames[0] == ("progress_0", [0, 3])
     key, value = frames[-1]
-    assert is_error_key(key)
+    assert key == ERROR_KEY
+    error = stream_error(value)
+    assert error is not None
     # The CPU limit, or on a machine busy enough the wall limit: either way the frame says so.
-    assert value["code"] in ("search_cpu_limit", "search_time_limit")
-    assert "stopped" in value["message"]
+    assert error["code"] in ("search_cpu_limit", "search_time_limit")
+    assert "stopped" in error["message"]
 
 
 async def test_the_wall_limit_stops_a_search_under_the_cpu_limit(

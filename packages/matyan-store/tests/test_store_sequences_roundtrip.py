@@ -315,3 +315,39 @@ def test_blocks_stay_under_the_target(seq_engine: Engine) -> None:
     assert len(got) > 10
     assert max(got) <= BLOCK_TARGET_BYTES
     assert sum(got[:-1]) / len(got[:-1]) > BLOCK_TARGET_BYTES * 0.8  # full blocks, not slivers
+
+
+HUGE = 10**30
+LAST = 2**63 - 1  # the highest step a write accepts
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "steps"),
+    [
+        (-HUGE, HUGE, [0, 5, LAST]),
+        (None, 2**64, [0, 5, LAST]),
+        (None, 2**70, [0, 5, LAST]),
+        (LAST, None, [LAST]),
+        (LAST, HUGE, [LAST]),
+        (2**64 - 1, None, []),
+        (2**64, None, []),
+        (HUGE, HUGE + 1, []),
+        (-HUGE, 0, []),
+        (-HUGE, -5, []),
+        (-5, 6, [0, 5]),
+        (6, 2, []),
+    ],
+)
+def test_reads_take_bounds_outside_the_step_domain(
+    seq_engine: Engine, start: int | None, stop: int | None, steps: list[int]
+) -> None:
+    # Step keys hold [0, 2**64); bounds come from clients (query strings, align slices) and used to
+    # reach the step-key encoder ("step out of range"): a 500 or a cut stream in the API.
+    write(seq_engine, KEY, [Point(0, 0.5), Point(5, 1.5), Point(LAST, 2.5)])
+
+    def check(tr: Any) -> None:
+        assert list(read_range(tr, KEY, start, stop).steps) == steps
+        assert list(read_downsampled(tr, KEY, 4, start, stop).steps) == steps
+        assert list(read_downsampled(tr, KEY, 4, start, stop, with_epochs_timestamps=False).steps) == steps
+
+    seq_engine.read(check)

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from loguru import logger
 from opentelemetry.sdk.trace import TracerProvider
@@ -25,8 +25,14 @@ from matyan_api.auth.settings import AuthSettings
 from matyan_api.deps import search_pool_of
 from matyan_api.errors import CatchAllErrorsMiddleware, install_error_handlers
 from matyan_api.event_outbox import EventOutboxDrainer
+from matyan_api.json_encoding import SafeJSONResponse, reject_lone_surrogates
 from matyan_api.kafka_publisher import KafkaPublisher, Publisher
-from matyan_api.middleware import PathNormalizeMiddleware, RequestMetricsMiddleware, RequestSpanMiddleware
+from matyan_api.middleware import (
+    BodyTimeoutMiddleware,
+    PathNormalizeMiddleware,
+    RequestMetricsMiddleware,
+    RequestSpanMiddleware,
+)
 from matyan_api.routes import REST_PREFIX, REST_ROUTERS
 from matyan_api.routes.version import backend_version
 from matyan_api.settings import ApiSettings
@@ -95,6 +101,9 @@ def create_app(
         lifespan=lifespan,
         # Routes are declared with a trailing slash and the middleware adds it: never redirect.
         redirect_slashes=False,
+        # One rule for values JSON cannot carry, on every route (docs/http-contract.md, Values).
+        default_response_class=SafeJSONResponse,
+        dependencies=[Depends(reject_lone_surrogates)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -130,6 +139,7 @@ def create_app(
         app.add_middleware(UiPageMiddleware, root=ui_root, host_base=ui_host_base)
     app.add_middleware(AuthMiddleware, settings=auth, ui_served=ui_root is not None, keys=session_keys)
     app.add_middleware(CatchAllErrorsMiddleware)
+    app.add_middleware(BodyTimeoutMiddleware, timeout_s=settings.http_body_timeout_s)
     if tracer_provider is not None:
         app.add_middleware(RequestSpanMiddleware, tracer_provider=tracer_provider)
     app.add_middleware(RequestMetricsMiddleware, enabled=settings.metrics_enabled)

@@ -66,7 +66,7 @@ def start(
                 "matyan-backend start: --ui: the matyan_ui package is not installed; serving the API only.",
                 file=sys.stderr,
             )
-    serve(host=host, port=port, workers=workers, log_level=settings.log_level)
+    serve(host=host, port=port, workers=workers, settings=settings)
     return 0
 
 

@@ -21,6 +21,7 @@ from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from matyan_api.json_encoding import SafeJSONResponse
 from matyan_store.engine import LimitExceeded
 from matyan_store.entities import EntityExists, EntityNotFound, InvalidEntity
 from matyan_store.runs import RunNotFound
@@ -39,6 +40,7 @@ _CODES: Final[dict[int, str]] = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    408: "request_timeout",
     409: "conflict",
     422: "validation_error",
     500: "internal_error",
@@ -49,6 +51,7 @@ _DEFAULT_MESSAGES: Final[dict[int, str]] = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
+    408: "Request timeout",
     409: "Conflict",
     422: "Validation error",
     500: "Internal server error",
@@ -90,8 +93,8 @@ def error_body(status_code: int, detail: Any = None) -> dict[str, Any]:
 def error_response(
     status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    """A JSON response carrying the envelope."""
-    return JSONResponse(error_body(status_code, detail), status_code=status_code, headers=headers)
+    """A JSON response carrying the envelope (its message may quote client text: SafeJSONResponse)."""
+    return SafeJSONResponse(error_body(status_code, detail), status_code=status_code, headers=headers)
 
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -121,6 +124,10 @@ async def _bad_request(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, str(exc))
 
 
+async def _internal_error(_request: Request, _exc: Exception) -> JSONResponse:
+    return error_response(500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the envelope handlers for HTTP errors, validation errors and store errors."""
     app.add_exception_handler(ApiError, _api_error)
@@ -131,15 +138,22 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EntityExists, _bad_request)
     app.add_exception_handler(InvalidEntity, _bad_request)
     app.add_exception_handler(LimitExceeded, _bad_request)
+    # Starlette's outermost ServerErrorMiddleware answers plain text unless given a handler: this one
+    # covers an error in a middleware outside CatchAllErrorsMiddleware (it logs the traceback itself).
+    app.add_exception_handler(Exception, _internal_error)
 
 
 class CatchAllErrorsMiddleware:
     """Answer any exception that escapes the app with the 500 envelope, inside CORS and metrics.
 
     Starlette's own 500 handler sits outside every user middleware, so its responses would lack the
-    CORS headers and the request metrics; this one sits just outside the router instead. If the
-    response had already started (a stream failing half-way), nothing can be sent any more: the error
-    is logged and the connection is closed by re-raising.
+    CORS headers and the request metrics; this one sits just outside the router instead.
+
+    A response's start (status and headers) is held back until its first body message: an error
+    between the two (a streaming body failing before its first chunk) still gets the envelope instead
+    of the server's plain-text 500. Once body bytes are out nothing can be sent any more: the error is
+    logged and the connection closed by re-raising (the binary streams end with an error frame
+    instead, docs/http-contract.md, Errors inside a stream).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -149,20 +163,29 @@ class CatchAllErrorsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        held_start: Message | None = None
+        body_started = False
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
+        async def holding_send(message: Message) -> None:
+            nonlocal held_start, body_started
             if message["type"] == "http.response.start":
-                started = True
+                held_start = message
+                return
+            if held_start is not None:
+                start, held_start = held_start, None
+                await send(start)
+            body_started = True
             await send(message)
 
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, holding_send)
         except Exception:
             logger.opt(exception=True).error(
                 "unhandled error on {} {}", scope.get("method"), scope.get("path")
             )
-            if started:
+            if body_started:
                 raise
             await error_response(500)(scope, receive, send)
+            return
+        if held_start is not None:  # a response without a body message (not ASGI, but be safe)
+            await send(held_start)

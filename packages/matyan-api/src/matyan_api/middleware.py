@@ -1,23 +1,27 @@
-"""ASGI middleware: path normalisation (no redirects), request metrics and request spans.
+"""ASGI middleware: path normalisation (no redirects), request metrics, request spans, body timeout.
 
 Order, outermost first (docs/http-contract.md, Middleware order): CORS -> path normalisation -> metrics ->
-spans -> catch-all errors -> authentication (``matyan_api.auth``) -> UI pages on negotiated paths
-(``matyan_api.ui``) -> router. :func:`matyan_api.app.create_app` installs them in that order.
+spans -> body timeout -> catch-all errors -> authentication (``matyan_api.auth``) -> UI pages on
+negotiated paths (``matyan_api.ui``) -> router. :func:`matyan_api.app.create_app` installs them in that
+order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Final
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matyan_api import metrics
 
 __all__ = [
+    "BodyTimeoutMiddleware",
     "PathNormalizeMiddleware",
     "RequestMetricsMiddleware",
     "RequestSpanMiddleware",
@@ -142,3 +146,39 @@ class RequestSpanMiddleware:
                 span.set_attribute("http.response.status_code", recorder.status)
                 if recorder.status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
+
+
+class BodyTimeoutMiddleware:
+    """A request body must have arrived ``timeout_s`` seconds after the request did: else a 408.
+
+    granian bounds the time to read headers but not a body, so a client could trickle one byte at a
+    time and hold its request (and a connection permit) for as long as it likes (docs/configuration.md,
+    HTTP limits). The deadline covers the whole body; ``receive`` after the body (the wait for a
+    disconnect) is not timed. ``timeout_s <= 0`` turns it off.
+    """
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.timeout_s <= 0:
+            await self.app(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        body_done = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise HTTPException(408, "The request body did not arrive in time") from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        await self.app(scope, timed_receive, send)

@@ -47,6 +47,15 @@ class ApiSettings(ProcessSettings):
     """Also serve the web UI at ``/`` (``matyan-backend start --ui`` sets it for granian's workers)."""
     matyan_ui_api_host_base: str = ""
     """A fixed API host base for the UI page; empty: the page's own origin."""
+
+    # HTTP limits of ``matyan-backend start`` (docs/configuration.md, HTTP limits): slow clients cannot
+    # hold the server. Headers must arrive within the first, a request body within the second; each
+    # worker serves at most ``http_max_connections`` connections, more wait in the listen backlog.
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    http_body_timeout_s: float = Field(default=30.0, ge=0)
+    http_max_connections: int = Field(default=4096, ge=1)
+    http_backlog: int = Field(default=4096, ge=128)
+
     # Accepted under the contract's names so a deployment that sets them still starts; nothing reads them.
     server_url: str = "http://localhost:53800"
     run_search_queue_maxsize: int = 256

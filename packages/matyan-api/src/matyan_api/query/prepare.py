@@ -37,6 +37,7 @@ from matyan_api.query.views import RunView, SequenceView
 
 __all__ = [
     "MAX_QUERY_CHARS",
+    "MAX_QUERY_DEPTH",
     "SEQUENCE_NAMES",
     "PreparedQuery",
     "extract_expression",
@@ -48,6 +49,11 @@ MAX_QUERY_CHARS: Final = 50_000
 
 # The names a sequence is bound under, per endpoint: metric search and the custom-object searches.
 SEQUENCE_NAMES: Final = frozenset({"metric", "images", "texts", "distributions", "audios", "figures"})
+# How deep a query's syntax tree may be. The rewrites, RestrictedPython and the planner walk it
+# recursively; a real query is a few levels deep, while "1+1+...+1" or "run.a.a...a" a thousand times
+# would exhaust the interpreter's stack (docs/http-contract.md, Query language).
+MAX_QUERY_DEPTH: Final = 100
+_TOO_DEEP: Final = f"query nested too deeply (more than {MAX_QUERY_DEPTH} levels)"
 
 
 def extract_expression(text: str | None) -> str:
@@ -76,7 +82,22 @@ def _parse(expression: str) -> ast.expr | None:
         if line == 1 and offset is not None:
             offset = max(1, offset - 1)  # the added "(" shifted the first line by one
         raise QuerySyntaxError(str(exc), line=line, offset=offset, statement=expression) from exc
+    except (RecursionError, MemoryError):  # CPython's parser gives up on deep nesting this way
+        raise QuerySyntaxError(_TOO_DEEP, statement=expression) from None
+    if _depth_exceeds(tree.body, MAX_QUERY_DEPTH):
+        raise QuerySyntaxError(_TOO_DEEP, statement=expression)
     return tree.body
+
+
+def _depth_exceeds(root: ast.AST, limit: int) -> bool:
+    """Whether the tree is deeper than ``limit`` nodes (iterative: the tree may be very deep)."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False
 
 
 def _sequence_names_used(tree: ast.AST) -> frozenset[str]:

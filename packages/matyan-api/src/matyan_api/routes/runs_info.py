@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from matyan_api.deps import BlobsDep, EngineDep
+from matyan_api.json_encoding import SafeJSONResponse, json_safe
 from matyan_api.routes.runs_common import json_number, require_run
 from matyan_api.routes.runs_props import RunPropsOut, run_props
 from matyan_models.sequence_kinds import (
@@ -69,19 +70,6 @@ class RunInfoOut(BaseModel):
     traces: dict[SequenceKind, list[TraceSummaryOut]]
     props: RunPropsOut
     artifacts: list[ArtifactOut]
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with what strict JSON cannot carry replaced: NaN/infinity -> null, bytes -> text."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", "replace")
-    return value
 
 
 def _last_value(value: Any) -> float | None:
@@ -200,4 +188,4 @@ async def get_run_info(
 
     info = await engine.aread(read)
     info["artifacts"] = artifacts_json(info["artifacts"], blobs)
-    return JSONResponse(info)
+    return SafeJSONResponse(info)

@@ -18,8 +18,8 @@ from pydantic import BaseModel
 
 from matyan_api.deps import EngineDep
 from matyan_api.errors import ApiError
+from matyan_api.json_encoding import SafeJSONResponse, json_safe
 from matyan_api.routes.runs_common import json_number, require_run
-from matyan_api.routes.runs_info import json_safe
 from matyan_api.routes.runs_sampling import RangeError, parse_range, point_read_sample, point_read_targets
 from matyan_models import context_to_id
 from matyan_models.sequence_kinds import is_metric_dtype
@@ -150,4 +150,4 @@ async def get_metric_batch(
             )
         return out
 
-    return JSONResponse(await engine.aread(read))
+    return SafeJSONResponse(await engine.aread(read))

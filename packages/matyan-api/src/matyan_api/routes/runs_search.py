@@ -54,6 +54,8 @@ def parse_sort(text: str) -> tuple[SortKey, ...]:
         spec = json.loads(text)
     except ValueError as exc:
         raise ApiError(400, f"Invalid sort JSON: {exc}") from None
+    except RecursionError:  # json.loads recurses per nesting level ("[" * 5000)
+        raise ApiError(400, "Invalid sort JSON: nested too deeply") from None
     if not isinstance(spec, list) or not spec:
         return DEFAULT_SORT
     keys: list[SortKey] = []

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from matyan_api.streaming import STREAM_MEDIA_TYPE
+from matyan_api.streaming import STREAM_MEDIA_TYPE, guard_stream
 from matyan_models.sequence_kinds import BLOBS_ATTR, SYSTEM_PARAMS_ATTR, is_metric_dtype
 from matyan_store.engine import ReadTransaction
 from matyan_store.runs import get_contexts, get_run_attrs
@@ -73,5 +73,8 @@ def metric_trace_summaries(tr: ReadTransaction, run_id: str, *, full: bool) -> l
 
 
 def stream_response(body: AsyncIterator[bytes] | Iterator[bytes]) -> StreamingResponse:
-    """The binary-codec response (never labelled JSON: the UI picks its decoder by content type)."""
-    return StreamingResponse(body, media_type=STREAM_MEDIA_TYPE)
+    """The binary-codec response (never labelled JSON: the UI picks its decoder by content type).
+
+    An error after the first byte ends the body with the error frame (``guard_stream``).
+    """
+    return StreamingResponse(guard_stream(body), media_type=STREAM_MEDIA_TYPE)

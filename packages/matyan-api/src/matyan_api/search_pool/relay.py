@@ -4,10 +4,10 @@ The answer waits for the query to compile (a bad query is always a 400), then is
 job's first output or for ``MATYAN_SEARCH_HOLD_SECONDS``: a limit reached before anything was streamed
 (a run search evaluates every run before its first frame) is then an enveloped error with its status.
 Once streaming, the API process relays the frames as they come, numbers the progress frames, sends a
-heartbeat every
-:data:`~matyan_api.streaming.PROGRESS_REPORT_INTERVAL` seconds of silence (the search process may be
-inside one long C call), and ends a failed stream with the error frame. A client that goes away
-closes the response, which kills the job's process.
+heartbeat every :data:`~matyan_api.streaming.PROGRESS_REPORT_INTERVAL` seconds of silence (the search
+process may be inside one long C call), and ends a failed stream with the error frame every stream
+ends with when it fails after its first byte (``progress_error``, :mod:`matyan_api.streaming.guard`).
+A client that goes away closes the response, which kills the job's process.
 """
 
 from __future__ import annotations
@@ -23,7 +23,13 @@ from matyan_api.errors import ApiError
 from matyan_api.search_pool.pipeline import SearchJob
 from matyan_api.search_pool.pool import SearchFailed, SearchPool, SearchRun
 from matyan_api.search_pool.protocol import Message
-from matyan_api.streaming import PROGRESS_REPORT_INTERVAL, STREAM_MEDIA_TYPE, ProgressReporter, error_frame
+from matyan_api.streaming import (
+    PROGRESS_REPORT_INTERVAL,
+    STREAM_MEDIA_TYPE,
+    ProgressReporter,
+    error_frame,
+    guard_stream,
+)
 
 __all__ = ["search_response"]
 
@@ -32,7 +38,8 @@ class _SearchStreamResponse(StreamingResponse):
     """A stream whose search process is given back (or killed) however the response ends."""
 
     def __init__(self, run: SearchRun, body: AsyncIterator[bytes]) -> None:
-        super().__init__(body, media_type=STREAM_MEDIA_TYPE)
+        # guard_stream: any other failure while relaying ends the body with the same error frame.
+        super().__init__(guard_stream(body), media_type=STREAM_MEDIA_TYPE)
         self._run = run
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -4,8 +4,9 @@ See docs/http-contract.md, Streaming frames.
 
 Encoding side (what routes use): :func:`encode_tree` turns one frame into chunks for a
 ``StreamingResponse``; :class:`ProgressReporter` numbers progress frames and heartbeats;
-:func:`error_frame` closes a stream that failed after it started;
-:func:`encode_float64_array` builds the UI's numeric array dicts. :mod:`.decoding` reads the format back
+:func:`encode_float64_array` builds the UI's numeric array dicts; :func:`guard_stream` ends a failing
+stream with the error frame (:func:`error_frame`, also sent by the search relay) instead of a cut
+connection. :mod:`.decoding` reads the format back
 (tests and tools).
 """
 
@@ -21,7 +22,7 @@ from matyan_api.streaming.decoding import (
     decode_value,
     fold_pairs,
 )
-from matyan_api.streaming.error_frame import ERROR_KEY, error_frame, is_error_key
+from matyan_api.streaming.guard import ERROR_KEY, error_frame, guard_stream, stream_error
 from matyan_api.streaming.pairs import (
     ARRAY,
     OBJECT,
@@ -70,8 +71,9 @@ __all__ = [
     "error_frame",
     "flatten",
     "fold_pairs",
-    "is_error_key",
+    "guard_stream",
     "is_progress_key",
     "make_progress_key",
     "progress_frame",
+    "stream_error",
 ]

@@ -4,10 +4,15 @@ A pair on the wire is ``u32le(len(key)) key u32le(len(val)) val``. The key joins
 a string is its UTF-8 bytes followed by ``0xFE``; an int is ``0xFE``, a big-endian int64, ``0xFE``.
 The value is a one-byte type tag and its payload. Both the released UI and the released client decode
 exactly this, so nothing here may change shape.
+
+Values the format has no room for are sent in a form both decoders read (docs/http-contract.md,
+Values): an int outside int64, as a value or a key, is its decimal string; a lone surrogate in a
+string (not a Unicode character, so not UTF-8) is U+FFFD. Nothing stored can make the encoder raise.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from enum import IntEnum
 from typing import Any, Final
@@ -24,6 +29,8 @@ __all__ = [
     "encode_key_part",
     "encode_pair",
     "encode_value",
+    "fits_int64",
+    "utf8",
 ]
 
 SEPARATOR: Final = 0xFE
@@ -36,6 +43,8 @@ _I64_BE: Final = struct.Struct(">q")
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
+# Python strings may hold surrogate code points (json.loads makes one of "\\ud800"); UTF-8 has none.
+_SURROGATES: Final = re.compile("[\ud800-\udfff]")
 
 type PathPart = str | int
 type Path = tuple[PathPart, ...]
@@ -81,9 +90,17 @@ _STR_TAG: Final = bytes([Tag.STR])
 _BYTES_TAG: Final = bytes([Tag.BYTES])
 
 
-def _check_int64(value: int, what: str) -> None:
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise OverflowError(f"{what} {value} does not fit in int64")
+def fits_int64(value: int) -> bool:
+    """Whether ``value`` has the wire's int form (else it travels as its decimal string)."""
+    return _INT64_MIN <= value <= _INT64_MAX
+
+
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8, each lone surrogate replaced by U+FFFD."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", text).encode("utf-8")
 
 
 def encode_key_part(part: PathPart) -> bytes:
@@ -92,9 +109,10 @@ def encode_key_part(part: PathPart) -> bytes:
         if not part:
             # A lone 0xFE would read back as the start of an int key in both released decoders.
             raise ValueError("an empty string cannot be a path component")
-        return part.encode("utf-8", "surrogatepass") + _SEP
+        return utf8(part) + _SEP
     if isinstance(part, int):
-        _check_int64(part, "key")
+        if not fits_int64(part):
+            return str(part).encode("ascii") + _SEP
         return _SEP + _I64_BE.pack(part) + _SEP
     raise TypeError(f"Unsupported key type: {type(part).__name__}")
 
@@ -114,12 +132,13 @@ def encode_value(value: Any) -> bytes:
     if value is False:
         return _FALSE_VALUE
     if isinstance(value, int):
-        _check_int64(value, "int value")
+        if not fits_int64(value):
+            return _STR_TAG + str(value).encode("ascii")
         return _INT_TAG + _I64_LE.pack(value)
     if isinstance(value, float):
         return _FLOAT_TAG + _F64_LE.pack(value)
     if isinstance(value, str):
-        return _STR_TAG + value.encode("utf-8", "surrogatepass")
+        return _STR_TAG + utf8(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return _BYTES_TAG + bytes(value)
     if value is ARRAY:

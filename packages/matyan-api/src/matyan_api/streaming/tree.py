@@ -6,7 +6,8 @@ Depth first, in dict insertion order and list order:
 - a non-empty dict emits only its children; an empty dict is one ``OBJECT`` pair;
 - a list, tuple, set, range or generator emits an ``ARRAY`` pair first, then its items under int keys
   counted from 0 (the UI needs the flag: it creates dicts, not lists, for paths it has not seen);
-- anything else (datetime, a numpy int, bytearray...) becomes its ``repr`` string.
+- anything else (datetime, a numpy int, bytearray...) becomes its ``repr`` string, and so does a dict
+  key that is neither a string nor an int (the store keeps float, bytes and ``None`` keys).
 
 An empty-string dict key is dropped (and logged): it would encode as a lone ``0xFE``, which both
 decoders read as the start of an int key.
@@ -69,7 +70,8 @@ def _walk[P](
                 logger.warning("streaming: dropped an empty-string key at {!r}", path)
                 continue
             emitted = True
-            yield from _walk(child, extend(path, key), extend, unfold_arrays, child_depth)
+            part = key if isinstance(key, str | int) else repr(key)
+            yield from _walk(child, extend(path, part), extend, unfold_arrays, child_depth)
         if not emitted:
             yield path, OBJECT
         return

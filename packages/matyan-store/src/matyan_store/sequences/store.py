@@ -205,6 +205,9 @@ def list_run_series(tr: ReadTransaction, run_id: str) -> list[tuple[SeriesKey, S
 
 # --- index and bodies --------------------------------------------------------------------------------
 
+# Steps are ints in [0, 2**64): what a step key can hold (layout.pack_step).
+_STEP_LIMIT = 1 << 64
+
 
 class _Series:
     """Key helpers of one series inside one transaction."""
@@ -227,12 +230,20 @@ class _Series:
 
     def owner(self, step: int) -> tuple[bytes, IndexEntry] | None:
         """The entry of the block owning ``step`` (the last one starting at or before it), if any."""
-        for k, v in self.tr.get_range(self.base + b"\x00", self.index_key(step + 1), limit=1, reverse=True):
+        end = self.base + b"\xff" if step + 1 >= _STEP_LIMIT else self.index_key(step + 1)
+        for k, v in self.tr.get_range(self.base + b"\x00", end, limit=1, reverse=True):
             return k, decode_index_entry(v)
         return None
 
     def entries(self, lo: int | None, hi: int | None) -> list[IndexEntry]:
-        """Entries of the blocks that may hold steps in ``[lo, hi]`` (either bound None: open)."""
+        """Entries of the blocks that may hold steps in ``[lo, hi]`` (either bound None: open).
+
+        The bounds may be any ints (they come from clients): outside the step domain they are open.
+        """
+        if (lo is not None and lo >= _STEP_LIMIT) or (hi is not None and hi < 0):
+            return []
+        lo = None if lo is None or lo <= 0 else lo
+        hi = None if hi is None or hi >= _STEP_LIMIT - 1 else hi
         begin = self.base + b"\x00"
         out: list[IndexEntry] = []
         if lo is not None:
