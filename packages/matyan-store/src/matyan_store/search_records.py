@@ -194,8 +194,8 @@ def _split_key(key: bytes, prefix: int) -> tuple[float, str]:
     negatives) and a string as ``0x02``, its bytes with ``0x00`` escaped as ``0x00 0xff``, ``0x00``.
     """
     if key[prefix] != _DOUBLE_CODE or key[prefix + 9] != _STRING_CODE:
-        created_at, run_id = SEARCH_RECORDS.unpack(key)
-        return float(created_at), str(run_id)
+        stored_at, run_id = SEARCH_RECORDS.unpack(key)
+        return float(stored_at), str(run_id)
     bits = _BE_U64.unpack_from(key, prefix + 1)[0]
     bits = bits ^ _SIGN if bits & _SIGN else bits ^ _ALL
     created_at: float = _BE_F64.unpack(_BE_U64.pack(bits))[0]

@@ -1,4 +1,4 @@
-"""Index, run-count, params-catalogue and search-record upkeep for one write, applied in the writer's transaction.
+"""Index, run-count, params-catalogue and search-record upkeep of one write, in the writer's transaction.
 
 The record and series writers (:mod:`matyan_store.run_records`, :mod:`matyan_store.sequences`) store
 data and return what changed; :func:`apply` brings everything derived from it in step:
