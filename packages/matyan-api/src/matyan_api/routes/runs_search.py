@@ -2,11 +2,15 @@
 
 See docs/http-contract.md, Routes.
 
-Run search collects every match first (planner candidates, evaluated when they are only a superset,
-or a creation-order scan when no index applies), sorts them by the ``sort`` spec, skips past
-``offset``, and streams one frame per run ``{hash: {params, traces: {metric: [...]}, props}}``, read
-ten runs per transaction with the next batch prefetched. Matching reads the runs in bounded pages of
-read transactions (never one snapshot for the whole scan). A ``metric.…`` predicate means "the run has a
+Run search walks the store's search records in creation order (:mod:`matyan_api.query.run_records_source`),
+keeping the runs the query matches (planner candidates, evaluated when they are only a superset, or every
+run evaluated when no index applies), sorts them by the ``sort`` spec, skips past ``offset``, and streams
+one frame per run ``{hash: {params, traces: {metric: [...]}, props}}`` encoded from its record, a batch
+of runs per transaction with the next batch prefetched. The walk reads bounded pages of read
+transactions (never one snapshot for the whole scan). A page sorted by date alone stops the walk once it
+is complete, newest first for the default sort: it first evaluates runs directly and asks the planner
+only if that does not fill the page soon, so its cost does not grow with the number of matches; its
+progress total is then the number of matches walked. A ``metric.…`` predicate means "the run has a
 metric trace for which it holds" on every plan path.
 """
 
@@ -24,14 +28,15 @@ from fastapi.responses import StreamingResponse
 
 from matyan_api.deps import EngineDep, SettingsDep, TimezoneOffset
 from matyan_api.errors import ApiError
-from matyan_api.query import (
-    PreparedQuery,
-    load_run_view,
-    load_trace_infos,
-    plan_query,
-    sequence_views,
+from matyan_api.query import PreparedQuery, plan_query
+from matyan_api.query.run_records_source import (
+    EntityCache,
+    FrameOptions,
+    Match,
+    WalkResult,
+    load_frames,
+    walk_matches,
 )
-from matyan_api.query.paging import scan_runs
 from matyan_api.query.timing import QueryTimer, record_planner_path
 from matyan_api.routes.runs_props import run_props
 from matyan_api.routes.search_common import (
@@ -39,13 +44,13 @@ from matyan_api.routes.search_common import (
     batched_with_heartbeats,
     metric_trace_summaries,
     prepared,
-    run_params,
     stream_response,
 )
 from matyan_api.streaming import ProgressReporter, encode_tree_bytes, heartbeats_until_done
-from matyan_store import entities, indexes
+from matyan_store import indexes
 from matyan_store.engine import Engine, ReadTransaction
 from matyan_store.runs import RunMeta, get_run
+from matyan_store.search_records import SearchRecord
 
 __all__ = ["SortKey", "parse_sort", "router", "sort_rows"]
 
@@ -53,6 +58,8 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 
 SORT_FIELDS: Final = frozenset({"run", "experiment", "hash", "date", "duration", "description", "creator"})
 DEFAULT_SORT: Final = (("date", "desc"),)
+# Frames encoded per read transaction: a record-built frame is cheap, so more of them share a hop.
+FRAME_BATCH: Final = 64
 
 type SortKey = tuple[str, str]
 
@@ -90,7 +97,7 @@ class _Row:
     """A matching run with what sorting needs."""
 
     run_id: str
-    meta: RunMeta
+    meta: SearchRecord
     experiment: str
 
     def key(self, field: str, now: float) -> Any:
@@ -120,13 +127,66 @@ def sort_rows[R: _Row](rows: list[R], keys: tuple[SortKey, ...], now: float | No
     return out
 
 
-async def _collect(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> list[_Row]:
-    """Every run the query matches (missing and pending runs left out), in creation order.
+class _PageEnd:
+    """Whether the matches found so far complete the page: ``limit`` runs after ``offset`` (a run id)."""
 
-    The plan is one transaction; the runs are then visited in bounded pages (:func:`scan_runs`).
+    def __init__(self, offset: str, limit: int) -> None:
+        self.offset = offset
+        self.limit = limit
+        self.scanned = 0
+        self.start: int | None = None if offset else 0
+
+    def __call__(self, matches: list[Match]) -> bool:
+        if self.start is None:
+            for i in range(self.scanned, len(matches)):
+                if matches[i].run_id == self.offset:
+                    self.start = i + 1
+                    break
+            self.scanned = len(matches)
+        return self.start is not None and len(matches) - self.start >= self.limit
+
+
+# Runs evaluated directly (no index read) before a page asks the planner: enough for a page of a query
+# that matches one run in ten, and cheaper than reading an index that lists most of the store.
+DIRECT_CHECKS: Final = 500
+
+
+async def _matches(
+    engine: Engine,
+    query: PreparedQuery,
+    keys: tuple[SortKey, ...],
+    offset: str,
+    limit: int,
+    timer: QueryTimer,
+) -> list[Match]:
+    """The runs the query matches, in the order of ``keys``.
+
+    Sorted by date alone with a ``limit``, the walk stops once the page is complete (newest first for
+    ``desc``); otherwise every match is found, oldest first, then sorted.
     """
+    by_date = len(keys) == 1 and keys[0][0] == "date"
+    newest_first = by_date and keys[0][1] == "desc"
+    page = _PageEnd(offset, limit) if by_date and limit > 0 else None
+    if page is not None:
+        timer.path = "page_walk"
+        direct = await walk_matches(
+            engine,
+            query,
+            None,
+            True,
+            newest_first=newest_first,
+            decode=False,
+            stop=page,
+            max_checked=DIRECT_CHECKS,
+            timer=timer,
+        )
+        if direct.complete or page(direct.matches):
+            record_planner_path("lazy", "run_search", "page_walk")
+            _summary(timer, direct)
+            return direct.matches
+        page = _PageEnd(offset, limit)
     t0 = time.perf_counter()
-    # Unordered candidates: the rows are put in creation order below from the metas read anyway.
+    # Unordered candidates: the walk below visits runs in creation order anyway.
     plan = await engine.aread(lambda tr: plan_query(tr, query, seq_name="metric", ordered=False))
     if plan.candidates is None:
         timer.path, reason = "lazy", "no_candidates"
@@ -137,64 +197,43 @@ async def _collect(engine: Engine, query: PreparedQuery, timer: QueryTimer) -> l
         record_planner_path("fast", "run_search", reason)
     timer.log("plan_query", time.perf_counter() - t0)
     evaluate = plan.candidates is None or not plan.exact
-    with_seqs = "metric" in query.sequence_names
-    experiments: dict[str, str] = {}
-    names: dict[tuple[str, str], str | None] = {}
-    counts = {"checked": 0, "matched": 0}
-
-    def visit(tr: ReadTransaction, index: int, run_id: str) -> _Row | None:
-        if not evaluate:
-            meta = get_run(tr, run_id)
-            if meta is None:
-                return None
-            return _Row(run_id, meta, _experiment_name(tr, meta.experiment_id, experiments))
-        with timer.step("fetch_meta", run_index=index, run_hash=run_id):
-            meta = get_run(tr, run_id)
-        if meta is None:
-            return None
-        with timer.step("build_run_view", run_index=index, run_hash=run_id):
-            view = load_run_view(tr, run_id, meta=meta, names=names)
-            seqs = []
-            if view is not None and with_seqs:
-                seqs = sequence_views(view, load_trace_infos(tr, run_id))
-        if view is None:
-            return None
-        counts["checked"] += 1
-        with timer.step("check", run_index=index, run_hash=run_id):
-            matched = query.matches_run(view, seqs)
-        if not matched:
-            return None
-        counts["matched"] += 1
-        return _Row(run_id, meta, _experiment_name(tr, meta.experiment_id, experiments))
-
-    rows = await scan_runs(engine, plan.candidates, visit)
-    # The planner's creation order: the created_at index holds float(meta.created_at) of every run.
-    rows.sort(key=lambda row: (float(row.meta.created_at), row.run_id))
+    candidates = None if plan.candidates is None else set(plan.candidates)
+    found = await walk_matches(
+        engine,
+        query,
+        candidates,
+        evaluate,
+        newest_first=newest_first and page is not None,
+        decode=not by_date,
+        stop=page,
+        timer=timer,
+    )
     if evaluate:
-        timer.summary(
-            f"runs_checked={counts['checked']} runs_matched={counts['matched']}",
-            ("fetch_meta", "build_run_view", "check"),
-        )
-    return rows
+        _summary(timer, found)
+    if page is not None:
+        return found.matches
+    if by_date:
+        # A stable sort: runs created at the same time stay in run id order, as on the page walk.
+        return sorted(found.matches, key=lambda m: m.created_at, reverse=newest_first)
+    cache = EntityCache()
+
+    def experiments(tr: ReadTransaction) -> list[_Row]:
+        return [
+            _Row(m.run_id, m.record, cache.experiment_name(tr, m.record.experiment_id) or "")
+            for m in found.matches
+            if m.record is not None
+        ]
+
+    rows = sort_rows(await engine.aread(experiments), keys)
+    by_id = {m.run_id: m for m in found.matches}
+    return [by_id[row.run_id] for row in rows]
 
 
-def _experiment_name(tr: ReadTransaction, experiment_id: str | None, cache: dict[str, str]) -> str:
-    if experiment_id is None:
-        return ""
-    if experiment_id not in cache:
-        exp = entities.get_experiment(tr, experiment_id)
-        cache[experiment_id] = exp.name if exp is not None else ""
-    return cache[experiment_id]
-
-
-def _run_frame(
-    tr: ReadTransaction, meta: RunMeta, *, skip_system: bool, exclude_params: bool, exclude_traces: bool
-) -> dict[str, Any]:
-    return {
-        "params": {} if exclude_params else run_params(tr, meta.run_id, skip_system=skip_system),
-        "traces": {"metric": [] if exclude_traces else metric_trace_summaries(tr, meta.run_id, full=True)},
-        "props": run_props(tr, meta),
-    }
+def _summary(timer: QueryTimer, found: WalkResult) -> None:
+    timer.summary(
+        f"runs_checked={found.checked} runs_matched={len(found.matches)}",
+        ("fetch_meta", "build_run_view", "check"),
+    )
 
 
 def _batch_loader(
@@ -235,29 +274,29 @@ async def search_runs(
     """Matching runs, sorted, after ``offset`` (a run hash, exclusive), at most ``limit`` (0: all)."""
     query = prepared(q, x_timezone_offset)
     keys = parse_sort(sort)
+    options = FrameOptions(skip_system, exclude_params, exclude_traces)
+    cache = EntityCache()
 
-    def build(tr: ReadTransaction, meta: RunMeta) -> dict[str, Any]:
-        return _run_frame(
-            tr, meta, skip_system=skip_system, exclude_params=exclude_params, exclude_traces=exclude_traces
-        )
+    async def load(items: list[tuple[int, Match]]) -> Batch:
+        return await engine.aread(lambda tr: list(load_frames(tr, items, cache, options)))
 
     async def body() -> AsyncIterator[bytes]:
         reporter = ProgressReporter(report_progress)
         timer = QueryTimer(settings.query_timing_enabled, "run_search")
-        task = asyncio.ensure_future(_collect(engine, query, timer))
+        task = asyncio.ensure_future(_matches(engine, query, keys, offset, limit, timer))
         try:
             async for beat in heartbeats_until_done(task, reporter):
                 yield beat
         finally:
             if not task.done():
                 task.cancel()
-        rows = sort_rows(task.result(), keys)
-        total = len(rows)
+        matches = task.result()
+        total = len(matches)
         if total:
             yield reporter.report(0, total)
-        positions = list(enumerate((row.run_id for row in rows), start=1))
+        positions = list(enumerate(matches, start=1))
         if offset:
-            at = next((i for i, (_, run_id) in enumerate(positions) if run_id == offset), None)
+            at = next((i for i, (_, m) in enumerate(positions) if m.run_id == offset), None)
             positions = [] if at is None else positions[at + 1 :]
         if limit > 0:
             positions = positions[:limit]
@@ -266,7 +305,7 @@ async def search_runs(
             return b"" if position < 0 else reporter.report(position, total, skip_repeat=True)
 
         async for chunk in batched_with_heartbeats(
-            positions, _batch_loader(engine, build), reporter, after_frame=progress
+            positions, load, reporter, after_frame=progress, batch_size=FRAME_BATCH
         ):
             yield chunk
         yield reporter.finish()

@@ -106,15 +106,16 @@ async def batched_with_heartbeats[T](
     *,
     after_frame: Callable[[int], bytes] | None = None,
     interval: float = PROGRESS_REPORT_INTERVAL,
+    batch_size: int = BATCH_SIZE,
 ) -> AsyncIterator[bytes]:
-    """Frames of ``items`` loaded ``BATCH_SIZE`` at a time, the next batch prefetched while one is sent.
+    """Frames of ``items`` loaded ``batch_size`` at a time, the next batch prefetched while one is sent.
 
     ``load`` returns the encoded frames of a batch with a progress count each. While a batch is pending,
     heartbeats go out every ``interval`` seconds. ``after_frame(count)`` may add a progress frame after
     each item (progress frames are numbered here, on the event loop, so heartbeats stay in sequence).
     Pending work is cancelled if the client goes away (the generator is closed).
     """
-    batches = [list(items[i : i + BATCH_SIZE]) for i in range(0, len(items), BATCH_SIZE)]
+    batches = [list(items[i : i + batch_size]) for i in range(0, len(items), batch_size)]
     if not batches:
         return
     pending: asyncio.Task[Batch] = asyncio.ensure_future(load(batches[0]))
