@@ -61,6 +61,8 @@ def _populate(tr: Transaction) -> None:
         runs.create_run(tr, run_id, name=f"run {run_id}", created_at=float(i))
         runs.set_run_attrs(tr, run_id, (), {"hparams": {"lr": i / 10}, "__blobs__": {"x": 1}})
     runs.add_run_tag(tr, "b", "tag-1")
+    # Values JSON cannot carry as they are: the record falls back to the store's value codec.
+    runs.set_run_attrs(tr, "c", ("raw",), {"bytes": b"\x00\x01", "ints": {1: "one"}, "nan": float("inf")})
 
 
 def test_walks_resume_after_a_position_in_either_direction(kv: Engine) -> None:
@@ -74,6 +76,11 @@ def test_walks_resume_after_a_position_in_either_direction(kv: Engine) -> None:
     assert ids(after=(1.0, "b")) == ["c"]
     assert ids(newest_first=True, after=(1.0, "b")) == ["a"]
     assert ids(newest_first=True, limit=2) == ["c", "b"]
+    keys = kv.read(lambda tr: list(search_records.iter_record_keys(tr, newest_first=True, after=(2.0, "c"))))
+    assert keys == [(1.0, "b"), (0.0, "a")]
+    odd = kv.read(lambda tr: search_records.get_record(tr, "c", 2.0))
+    assert odd is not None
+    assert odd.attrs["raw"] == {"bytes": b"\x00\x01", "ints": {1: "one"}, "nan": float("inf")}
     record = kv.read(lambda tr: search_records.get_record(tr, "b", 1.0))
     assert record is not None
     assert record.tag_ids == ("tag-1",)

@@ -166,12 +166,12 @@ async def walk_matches(
     group: list[Match] = []
     cursor: tuple[float, str] | None = None
 
-    def matched(tr: ReadTransaction, record: SearchRecord, fetch_s: float) -> bool:
-        if candidates is not None and record.run_id not in candidates:
+    def matched(tr: ReadTransaction, run_id: str, record: SearchRecord | None, fetch_s: float) -> bool:
+        if candidates is not None and run_id not in candidates:
             return False
-        if not evaluate:
+        if record is None:  # nothing to evaluate: the record was not decoded
             return True
-        index, run_id = out.checked, record.run_id
+        index = out.checked
         out.checked += 1
         if timer is not None:
             timer.log("fetch_meta", fetch_s, run_index=index, run_hash=run_id)
@@ -185,24 +185,25 @@ async def walk_matches(
         """One transaction of the walk; True when the walk is over."""
         nonlocal cursor, group
         seen = 0
-        records = search_records.iter_records(tr, newest_first=newest_first, after=cursor, limit=page_runs)
+        items = _walk_page(tr, newest_first, cursor, page_runs, evaluate or decode)
         while True:
             t0 = time.perf_counter()
-            record = next(records, None)
-            if record is None:
+            item = next(items, None)
+            if item is None:
                 break
             fetch_s = time.perf_counter() - t0
+            created_at, run_id, record = item
             seen += 1
-            cursor = (record.created_at, record.run_id)
-            if group and group[0].created_at != record.created_at:
+            cursor = (created_at, run_id)
+            if group and group[0].created_at != created_at:
                 _flush(group, out, newest_first)
                 group = []
                 if stop is not None and stop(out.matches):
                     return True
             if evaluate and max_checked and out.checked >= max_checked:
                 return True
-            if matched(tr, record, fetch_s):
-                group.append(Match(record.created_at, record.run_id, record if decode else None))
+            if matched(tr, run_id, record, fetch_s):
+                group.append(Match(created_at, run_id, record if decode else None))
             if tr.age_s >= page_seconds:
                 return False
         if seen < page_runs:
@@ -218,6 +219,19 @@ async def walk_matches(
         # Stopped early: the last group is whole only if the walk ended on a group boundary.
         _flush(group, out, newest_first)
     return out
+
+
+def _walk_page(
+    tr: ReadTransaction, newest_first: bool, after: tuple[float, str] | None, limit: int, decode: bool
+) -> Iterator[tuple[float, str, SearchRecord | None]]:
+    if decode:
+        for record in search_records.iter_records(tr, newest_first=newest_first, after=after, limit=limit):
+            yield record.created_at, record.run_id, record
+    else:
+        for created_at, run_id in search_records.iter_record_keys(
+            tr, newest_first=newest_first, after=after, limit=limit
+        ):
+            yield created_at, run_id, None
 
 
 def _step(timer: QueryTimer | None, name: str, index: int, run_id: str) -> AbstractContextManager[None]:
