@@ -6,9 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from cryptography.fernet import Fernet
 
+from matyan_api.search_pool.pipeline import JobContext, SearchJob, run_job
+from matyan_api.settings import ApiSettings
 from matyan_api.streaming import decode_frames, is_progress_key
 from matyan_models import context_to_id
+from matyan_store.blobs import BlobUriSigner
 from matyan_store.engine import Engine, Transaction
 from matyan_store.runs import set_context, write_run_series
 from matyan_store.sequences import Point, SeriesKey
@@ -24,6 +28,28 @@ def split_frames(body: bytes) -> tuple[list[tuple[Any, Any]], list[tuple[str, tu
         else:
             data.append((key, value))
     return data, progress
+
+
+class CollectedOutbox:
+    """An outbox that keeps a search pipeline's messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, Any]] = []
+
+    def send(self, kind: str, payload: Any = None) -> None:
+        self.messages.append((kind, payload))
+
+
+def run_job_frames(engine: Engine, job: SearchJob) -> bytes:
+    """The encoded data frames of ``job`` run to its end in this process (no search process).
+
+    In-process, a test can watch the engine and change module constants the job reads at run time.
+    """
+    out = CollectedOutbox()
+    signer = BlobUriSigner(Fernet.generate_key())
+    run_job(job, JobContext(engine=engine, settings=ApiSettings(), out=out, signer=signer))
+    assert out.messages[-1] == ("end", None)
+    return b"".join(frame for kind, payload in out.messages if kind == "frames" for frame, _ in payload[0])
 
 
 def trace_views(body: bytes) -> list[dict[str, Any]]:

@@ -12,16 +12,13 @@ from typing import Any
 import httpx
 import pytest
 from api_runs_fixtures import BASE, make_run, runs_blobs, runs_client, runs_engine, runs_publisher
-from api_search_helpers import get_stream, split_frames, write_series
-from cryptography.fernet import Fernet
+from api_search_helpers import get_stream, run_job_frames, split_frames, write_series
 
 from matyan_api.query import paging
 from matyan_api.routes.runs_metric_search import MetricSearchJob
 from matyan_api.routes.runs_search import RunSearchJob
-from matyan_api.search_pool.pipeline import JobContext, SearchJob, run_job
-from matyan_api.settings import ApiSettings
+from matyan_api.search_pool.pipeline import SearchJob
 from matyan_store import indexes
-from matyan_store.blobs import BlobUriSigner
 from matyan_store.engine import Engine, ReadTransaction
 
 __all__ = ["runs_blobs", "runs_client", "runs_engine", "runs_publisher"]
@@ -56,24 +53,9 @@ def _count_reads(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-class _Collected:
-    """An outbox that keeps the pipeline's messages."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, Any]] = []
-
-    def send(self, kind: str, payload: Any = None) -> None:
-        self.messages.append((kind, payload))
-
-
 def _run(engine: Engine, job: SearchJob) -> list[tuple[Any, Any]]:
     """The data frames of ``job`` run in-process."""
-    out = _Collected()
-    signer = BlobUriSigner(Fernet.generate_key())
-    run_job(job, JobContext(engine=engine, settings=ApiSettings(), out=out, signer=signer))
-    assert out.messages[-1] == ("end", None)
-    body = b"".join(frame for kind, payload in out.messages if kind == "frames" for frame, _ in payload[0])
-    data, _ = split_frames(body)
+    data, _ = split_frames(run_job_frames(engine, job))
     return data
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "OFFSETS",
     "ROOT",
     "RUNS",
+    "SEARCH_RECORDS",
     "SERIES",
     "SYSTEM",
     "TOMBSTONES",
@@ -146,3 +147,4 @@ OFFSETS = Subspace((6,))
 LOCKS = Subspace((7,))
 DEADLETTERS = Subspace((8,))
 TOMBSTONES = Subspace((9,))
+SEARCH_RECORDS = Subspace((10,))

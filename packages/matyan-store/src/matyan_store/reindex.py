@@ -2,7 +2,9 @@
 
 The project params catalogue (:mod:`matyan_store.params_catalogue`) is checked too: each run's entries
 against its attributes and series, catalogued runs that are gone, and every summary against its order
-keys. A store written before the catalogue existed gets it from one ``fix`` run.
+keys. So are the search records (:mod:`matyan_store.search_records`): each live run's record against its
+primary data, and records of runs that are gone or moved. A store written before the catalogue or the
+records existed (or restored without them) gets them from one ``fix`` run.
 
 Works in bounded transactions (a page of runs or index keys at a time), so it runs on a store of any
 size within the engines' transaction limits. The ops ``reindex`` command calls :func:`check_indexes`.
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from matyan_store import entities, indexes, params_catalogue, runs, sequences
+from matyan_store import entities, indexes, params_catalogue, runs, search_records, sequences
 from matyan_store.engine.base import Engine, ReadTransaction, Transaction
 from matyan_store.keys import INDEXES
 
@@ -36,6 +38,7 @@ class IndexReport:
     orphan_entries: int = 0
     run_count_fixes: int = 0
     catalogue_differences: int = 0
+    record_differences: int = 0
     fixed: bool = False
     differences: list[str] = field(default_factory=list)
 
@@ -48,6 +51,7 @@ class IndexReport:
             or self.orphan_entries
             or self.run_count_fixes
             or self.catalogue_differences
+            or self.record_differences
         )
 
     def note(self, text: str) -> None:
@@ -61,6 +65,12 @@ class IndexReport:
         for text in notes:
             self.note(text)
 
+    def note_records(self, notes: list[str]) -> None:
+        """Count and record differences found in the search records."""
+        self.record_differences += len(notes)
+        for text in notes:
+            self.note(text)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
         return {
@@ -71,6 +81,7 @@ class IndexReport:
             "orphan_entries": self.orphan_entries,
             "run_count_fixes": self.run_count_fixes,
             "catalogue_differences": self.catalogue_differences,
+            "record_differences": self.record_differences,
             "fixed": self.fixed,
             "clean": self.clean,
             "differences": list(self.differences),
@@ -115,6 +126,7 @@ def _check_runs(
     for run_id in run_ids:
         report.runs_checked += 1
         report.note_catalogue(params_catalogue.check_run(tr, run_id, fix))
+        report.note_records(search_records.check_run(tr, run_id, fix))
         expected = expected_run_entries(tr, run_id)
         actual = set(indexes.run_index_entries(tr, run_id))
         missing, extra = expected - actual, actual - expected
@@ -227,6 +239,16 @@ def check_indexes(
         _merge(report, part)
     _merge(report, _run(engine, fix, partial(_run_counts, fix=fix)))
     _check_catalogue(engine, fix, page, report)
+    records_begin: bytes | None = None
+    while True:
+        records_begin, notes = _run(
+            engine,
+            fix,
+            partial(search_records.check_records_page, begin=records_begin, page=page, fix=fix),
+        )
+        report.note_records(notes)
+        if records_begin is None:
+            break
     return report
 
 
@@ -268,5 +290,6 @@ def _merge(into: IndexReport, part: IndexReport) -> None:
     into.orphan_entries += part.orphan_entries
     into.run_count_fixes += part.run_count_fixes
     into.catalogue_differences += part.catalogue_differences
+    into.record_differences += part.record_differences
     for text in part.differences:
         into.note(text)

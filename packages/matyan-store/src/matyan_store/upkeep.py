@@ -1,4 +1,4 @@
-"""Index, run-count and params-catalogue upkeep for one write, applied in the writer's transaction.
+"""Index, run-count, params-catalogue and search-record upkeep of one write, in the writer's transaction.
 
 The record and series writers (:mod:`matyan_store.run_records`, :mod:`matyan_store.sequences`) store
 data and return what changed; :func:`apply` brings everything derived from it in step:
@@ -7,11 +7,12 @@ data and return what changed; :func:`apply` brings everything derived from it in
   its place in the params catalogue; a run entering pending deletion leaves every index and its
   experiment's and tags' run counts;
 - an :class:`~matyan_store.run_records.AttrsChange`: the catalogue's params under the written top-level
-  keys and, when ``hparams`` was touched, the hparam index;
-- a :class:`~matyan_store.run_records.TagLinkChange`: the tag index and the tag's run count;
+  keys, the run's search record and, when ``hparams`` was touched, the hparam index;
+- a :class:`~matyan_store.run_records.TagLinkChange`: the tag index, the tag's run count and the run's
+  search record;
 - a :class:`~matyan_store.sequences.SeriesWrite`: the trace index, the series' last/min/max index entries
   and, for a new series or one whose dtype moved it to another kind, the catalogue's traces (appending
-  points reads nothing here).
+  points reads nothing here, and search records hold no trace statistics).
 
 :mod:`matyan_store.runs` pairs every write with this call; nothing else writes derived data on a write.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from matyan_store import indexes, params_catalogue
+from matyan_store import indexes, params_catalogue, search_records
 from matyan_store.engine.base import Transaction
 from matyan_store.entities import adjust_experiment_run_count, adjust_tag_run_count
 from matyan_store.run_records import (
@@ -40,12 +41,13 @@ type Change = MetaChange | AttrsChange | TagLinkChange | SeriesWrite
 
 
 def apply(tr: Transaction, change: Change) -> None:
-    """Bring the indexes, run counts and params catalogue in step with ``change``."""
+    """Bring the indexes, run counts, params catalogue and search records in step with ``change``."""
     match change:
         case MetaChange():
             _meta_changed(tr, change.old, change.new)
         case AttrsChange():
             params_catalogue.attrs_changed(tr, change.run_id, change.top_keys)
+            search_records.refresh_attrs(tr, change.run_id)
             if change.hparams:
                 indexes.index_hparams(tr, change.run_id, get_run_attrs(tr, change.run_id, ("hparams",)))
         case TagLinkChange():
@@ -62,6 +64,7 @@ def _meta_changed(tr: Transaction, old: RunMeta | None, new: RunMeta) -> None:
     run_id = new.run_id
     was, now = _live(old), _live(new)
     params_catalogue.run_meta_changed(tr, old, new)
+    search_records.meta_changed(tr, old, new)
     if now is None:
         if was is not None:
             # Entering pending deletion: the run leaves every index and stops counting.
@@ -89,6 +92,7 @@ def _meta_changed(tr: Transaction, old: RunMeta | None, new: RunMeta) -> None:
 
 def _tag_link_changed(tr: Transaction, change: TagLinkChange) -> None:
     indexes.set_index_entry(tr, "tag", (change.tag_id,), change.run_id, present=change.linked)
+    search_records.refresh_tags(tr, change.run_id)
     if change.linked:
         adjust_tag_run_count(tr, change.tag_id, +1)
     elif get_run(tr, change.run_id) is not None:

@@ -30,6 +30,7 @@ from matyan_api.query import (
     load_trace_infos,
     needs_trace_evaluation,
 )
+from matyan_api.query.frame_parts import run_params
 from matyan_api.query.timing import QueryTimer
 from matyan_api.routes.custom_object_dump import CUSTOM_SEQS, CustomSeq
 from matyan_api.routes.runs_custom_objects_read import (
@@ -39,7 +40,6 @@ from matyan_api.routes.runs_custom_objects_read import (
     read_custom_trace,
 )
 from matyan_api.routes.runs_props import run_props
-from matyan_api.routes.search_common import run_params
 from matyan_api.search_pool.pipeline import Batch, JobContext, SearchJob, StreamPlan
 from matyan_api.search_pool.relay import search_response
 from matyan_api.streaming import encode_tree_bytes

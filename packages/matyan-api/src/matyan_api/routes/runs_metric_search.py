@@ -41,9 +41,10 @@ from matyan_api.query import (
     needs_trace_evaluation,
     paging,
 )
+from matyan_api.query.frame_parts import run_params
 from matyan_api.query.timing import QueryTimer
 from matyan_api.routes.runs_props import run_props
-from matyan_api.routes.search_common import run_params, stream_response
+from matyan_api.routes.search_common import stream_response
 from matyan_api.search_pool.pipeline import Batch, JobContext, SearchJob, StreamPlan
 from matyan_api.search_pool.relay import search_response
 from matyan_api.streaming import encode_float64_array, encode_tree_bytes

@@ -1,11 +1,15 @@
 """``GET /runs/search/run/`` and ``GET /runs/active/``: binary streams of runs (docs/http-contract.md).
 
-Run search collects every match first (planner candidates, evaluated when they are only a superset,
-or a creation-order scan when no index applies), sorts them by the ``sort`` spec, skips past
-``offset``, and streams one frame per run ``{hash: {params, traces: {metric: [...]}, props}}``, read
-ten runs per transaction. Matching reads the runs in bounded pages of read transactions (never one
-snapshot for the whole scan). A ``metric.…`` predicate means "the run has a metric trace for which it
-holds" on every plan path. Both run in the search pool (:mod:`matyan_api.search_pool`).
+Run search walks the store's search records in creation order (:mod:`matyan_api.query.run_records_source`),
+keeping the runs the query matches (planner candidates, evaluated when they are only a superset, or every
+run evaluated when no index applies), sorts them by the ``sort`` spec, skips past ``offset``, and streams
+one frame per run ``{hash: {params, traces: {metric: [...]}, props}}`` encoded from its record,
+:data:`FRAME_BATCH` runs per transaction. The walk reads bounded pages of read transactions (never one
+snapshot for the whole scan). A page sorted by date alone stops the walk once it is complete, newest
+first for the default sort: it first evaluates runs directly and asks the planner only if that does not
+fill the page soon, so its cost does not grow with the number of matches; its progress total is then the
+number of matches walked. A ``metric.…`` predicate means "the run has a metric trace for which it holds"
+on every plan path. Both searches run in the search pool (:mod:`matyan_api.search_pool`).
 """
 
 from __future__ import annotations
@@ -21,17 +25,25 @@ from fastapi.responses import StreamingResponse
 
 from matyan_api.deps import SearchPoolDep, TimezoneOffset
 from matyan_api.errors import ApiError
-from matyan_api.query import PlanResult, PreparedQuery, load_run_view, load_trace_infos, sequence_views
-from matyan_api.query.paging import scan_runs
+from matyan_api.query import PlanResult, PreparedQuery
+from matyan_api.query.frame_parts import metric_trace_summaries
+from matyan_api.query.run_records_source import (
+    EntityCache,
+    FrameOptions,
+    Match,
+    WalkResult,
+    load_frames,
+    walk_matches,
+)
 from matyan_api.query.timing import QueryTimer
 from matyan_api.routes.runs_props import run_props
-from matyan_api.routes.search_common import metric_trace_summaries, run_params
 from matyan_api.search_pool.pipeline import Batch, Item, JobContext, SearchJob, StreamPlan
 from matyan_api.search_pool.relay import search_response
 from matyan_api.streaming import encode_tree_bytes
-from matyan_store import entities, indexes
+from matyan_store import indexes
 from matyan_store.engine import ReadTransaction
 from matyan_store.runs import RunMeta, get_run
+from matyan_store.search_records import SearchRecord
 
 __all__ = ["ActiveRunsJob", "RunSearchJob", "SortKey", "parse_sort", "router", "sort_rows"]
 
@@ -39,6 +51,11 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 
 SORT_FIELDS: Final = frozenset({"run", "experiment", "hash", "date", "duration", "description", "creator"})
 DEFAULT_SORT: Final = (("date", "desc"),)
+# Frames encoded per read transaction: a record-built frame is cheap, so more of them share a hop.
+FRAME_BATCH: Final = 64
+# Runs evaluated directly (no index read) before a date page asks the planner: enough for a page of a
+# query that matches one run in ten, and cheaper than reading an index that lists most of the store.
+DIRECT_CHECKS: Final = 500
 
 type SortKey = tuple[str, str]
 
@@ -78,7 +95,7 @@ class _Row:
     """A matching run with what sorting needs."""
 
     run_id: str
-    meta: RunMeta
+    meta: SearchRecord
     experiment: str
 
     def key(self, field: str, now: float) -> Any:
@@ -108,60 +125,30 @@ def sort_rows[R: _Row](rows: list[R], keys: tuple[SortKey, ...], now: float | No
     return out
 
 
-def _collect(ctx: JobContext, query: PreparedQuery, plan: PlanResult, timer: QueryTimer) -> list[_Row]:
-    """Every run the query matches (missing and pending runs left out), in creation order.
+class _PageEnd:
+    """Whether the matches found so far complete the page: ``limit`` runs after ``offset`` (a run id)."""
 
-    The runs are visited in bounded pages (:func:`scan_runs`).
-    """
-    evaluate = plan.candidates is None or not plan.exact
-    with_seqs = "metric" in query.sequence_names
-    experiments: dict[str, str] = {}
-    names: dict[tuple[str, str], str | None] = {}
-    counts = {"checked": 0, "matched": 0}
+    def __init__(self, offset: str, limit: int) -> None:
+        self.offset = offset
+        self.limit = limit
+        self.scanned = 0
+        self.start: int | None = None if offset else 0
 
-    def visit(tr: ReadTransaction, index: int, run_id: str) -> _Row | None:
-        if not evaluate:
-            meta = get_run(tr, run_id)
-            if meta is None:
-                return None
-            return _Row(run_id, meta, _experiment_name(tr, meta.experiment_id, experiments))
-        with timer.step("fetch_meta", run_index=index, run_hash=run_id):
-            meta = get_run(tr, run_id)
-        if meta is None:
-            return None
-        with timer.step("build_run_view", run_index=index, run_hash=run_id):
-            view = load_run_view(tr, run_id, meta=meta, names=names)
-            seqs = []
-            if view is not None and with_seqs:
-                seqs = sequence_views(view, load_trace_infos(tr, run_id))
-        if view is None:
-            return None
-        counts["checked"] += 1
-        with timer.step("check", run_index=index, run_hash=run_id):
-            matched = query.matches_run(view, seqs)
-        if not matched:
-            return None
-        counts["matched"] += 1
-        return _Row(run_id, meta, _experiment_name(tr, meta.experiment_id, experiments))
-
-    rows = scan_runs(ctx.engine, plan.candidates, visit)
-    # The planner's creation order: the created_at index holds float(meta.created_at) of every run.
-    rows.sort(key=lambda row: (float(row.meta.created_at), row.run_id))
-    if evaluate:
-        timer.summary(
-            f"runs_checked={counts['checked']} runs_matched={counts['matched']}",
-            ("fetch_meta", "build_run_view", "check"),
-        )
-    return rows
+    def __call__(self, matches: list[Match]) -> bool:
+        if self.start is None:
+            for i in range(self.scanned, len(matches)):
+                if matches[i].run_id == self.offset:
+                    self.start = i + 1
+                    break
+            self.scanned = len(matches)
+        return self.start is not None and len(matches) - self.start >= self.limit
 
 
-def _experiment_name(tr: ReadTransaction, experiment_id: str | None, cache: dict[str, str]) -> str:
-    if experiment_id is None:
-        return ""
-    if experiment_id not in cache:
-        exp = entities.get_experiment(tr, experiment_id)
-        cache[experiment_id] = exp.name if exp is not None else ""
-    return cache[experiment_id]
+def _summary(timer: QueryTimer, found: WalkResult) -> None:
+    timer.summary(
+        f"runs_checked={found.checked} runs_matched={len(found.matches)}",
+        ("fetch_meta", "build_run_view", "check"),
+    )
 
 
 def _frames(
@@ -198,26 +185,85 @@ class RunSearchJob(SearchJob):
         return "fast", reason, reason
 
     def plan(self, ctx: JobContext, query: PreparedQuery, timer: QueryTimer) -> StreamPlan:
-        # Unordered candidates: the rows are put in creation order from the metas read anyway.
-        plan = self.plan_runs(ctx, query, timer, ordered=False)
-        rows = sort_rows(_collect(ctx, query, plan, timer), self.sort)
-        positions = list(enumerate((row.run_id for row in rows), start=1))
+        matches = self._matches(ctx, query, timer)
+        positions = list(enumerate((match.run_id for match in matches), start=1))
         if self.offset:
             at = next((i for i, (_, run_id) in enumerate(positions) if run_id == self.offset), None)
             positions = [] if at is None else positions[at + 1 :]
         if self.limit > 0:
             positions = positions[: self.limit]
-        return StreamPlan(positions, len(rows), lambda tr, items: _frames(tr, items, self._frame))
+        by_id = {match.run_id: match for match in matches}
+        options = FrameOptions(self.skip_system, self.exclude_params, self.exclude_traces)
+        cache = EntityCache()
 
-    def _frame(self, tr: ReadTransaction, meta: RunMeta) -> dict[str, Any]:
-        params = {} if self.exclude_params else run_params(tr, meta.run_id, skip_system=self.skip_system)
-        return {
-            "params": params,
-            "traces": {
-                "metric": [] if self.exclude_traces else metric_trace_summaries(tr, meta.run_id, full=True)
-            },
-            "props": run_props(tr, meta),
-        }
+        def load(tr: ReadTransaction, items: list[Item]) -> Batch:
+            return list(
+                load_frames(tr, [(position, by_id[run_id]) for position, run_id in items], cache, options)
+            )
+
+        return StreamPlan(positions, len(matches), load, batch_size=FRAME_BATCH)
+
+    def _matches(self, ctx: JobContext, query: PreparedQuery, timer: QueryTimer) -> list[Match]:
+        """The runs the query matches, in the order of ``sort``.
+
+        Sorted by date alone with a ``limit``, the walk stops once the page is complete (newest first
+        for ``desc``); otherwise every match is found, oldest first, then sorted.
+        """
+        keys = self.sort
+        by_date = len(keys) == 1 and keys[0][0] == "date"
+        newest_first = by_date and keys[0][1] == "desc"
+        page = _PageEnd(self.offset, self.limit) if by_date and self.limit > 0 else None
+        if page is not None:
+            timer.path = "page_walk"
+            direct = walk_matches(
+                ctx.engine,
+                query,
+                None,
+                True,
+                newest_first=newest_first,
+                decode=False,
+                stop=page,
+                max_checked=DIRECT_CHECKS,
+                timer=timer,
+            )
+            if direct.complete or page(direct.matches):
+                ctx.record_planner_path("lazy", self.endpoint, "page_walk")
+                _summary(timer, direct)
+                return direct.matches
+            page = _PageEnd(self.offset, self.limit)
+        # Unordered candidates: the walk below visits runs in creation order anyway.
+        plan = self.plan_runs(ctx, query, timer, ordered=False)
+        evaluate = plan.candidates is None or not plan.exact
+        candidates = None if plan.candidates is None else set(plan.candidates)
+        found = walk_matches(
+            ctx.engine,
+            query,
+            candidates,
+            evaluate,
+            newest_first=newest_first and page is not None,
+            decode=not by_date,
+            stop=page,
+            timer=timer,
+        )
+        if evaluate:
+            _summary(timer, found)
+        if page is not None:
+            return found.matches
+        if by_date:
+            # A stable sort: runs created at the same time stay in run id order, as on the page walk.
+            return sorted(found.matches, key=lambda m: m.created_at, reverse=newest_first)
+        cache = EntityCache()
+
+        def experiments(tr: ReadTransaction) -> list[_Row]:
+            return [
+                _Row(m.run_id, m.record, cache.experiment_name(tr, m.record.experiment_id) or "")
+                for m in found.matches
+                if m.record is not None
+            ]
+
+        rows = sort_rows(ctx.engine.read(experiments), keys)
+        by_id = {m.run_id: m for m in found.matches}
+        return [by_id[row.run_id] for row in rows]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

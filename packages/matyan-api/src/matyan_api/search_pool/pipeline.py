@@ -4,8 +4,9 @@ Every streaming search (run, metric, custom objects, active runs) is a :class:`S
 value holding the request's parameters, sent to a search process, which calls :func:`run_job`. The job
 says how to plan (which runs, in which order, how many in total) and how to turn a batch of runs into
 encoded frames inside one read transaction; the pipeline does the rest the same way for all of them:
-one read transaction per batch of :data:`BATCH_SIZE` runs (fewer when a batch's transaction grows old),
-a progress position after each run, the announce ``(0, total)`` and the terminal ``(0, 0)``.
+one read transaction per batch of :data:`BATCH_SIZE` runs (or the plan's own batch size; fewer when a
+batch's transaction grows old), a progress position after each run, the announce ``(0, total)`` and
+the terminal ``(0, 0)``.
 
 What comes out goes to an :class:`Outbox`: in a search process, the socket to the API process; in tests,
 a list.
@@ -75,6 +76,7 @@ class StreamPlan:
 
     ``load(tr, items)`` returns the frames of a prefix of ``items`` (at least one), in order: a job may
     stop early when its transaction grows old and the pipeline goes on with the rest in a new one.
+    ``batch_size`` items are offered per read transaction.
     """
 
     items: list[Item]
@@ -84,6 +86,7 @@ class StreamPlan:
     skip_repeat: bool = True
     finish: bool = True
     summary: Callable[[], None] = field(default=lambda: None)
+    batch_size: int = BATCH_SIZE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,8 +154,8 @@ def run_job(job: SearchJob, ctx: JobContext) -> None:
     plan = job.plan(ctx, query, timer)
     if plan.announce and plan.total:
         out.send("progress", (0, plan.total, False))
-    for start in range(0, len(plan.items), BATCH_SIZE):
-        rest = plan.items[start : start + BATCH_SIZE]
+    for start in range(0, len(plan.items), plan.batch_size):
+        rest = plan.items[start : start + plan.batch_size]
         while rest:
             frames = _read_batch(ctx.engine, plan, rest)
             out.send("frames", (frames, plan.total, plan.skip_repeat))
