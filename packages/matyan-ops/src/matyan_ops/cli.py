@@ -30,6 +30,7 @@ COMMAND_PROVIDERS: dict[str, str] = {
     "convert": "matyan-ops",
     "dead-letters": "matyan-ops",
     "tokens": "matyan-ops",
+    "offsets": "matyan-ops",
 }
 
 MISSING_COMMAND_EXIT_CODE = 3

@@ -42,8 +42,10 @@ def version_command(*, json_output: Annotated[bool, cyclopts.Parameter(name="--j
 def register(app: cyclopts.App) -> None:
     """Add the ops package's commands to the CLI."""
     from matyan_ops.dead_letters import dead_letters_app
+    from matyan_ops.offsets_command import offsets_app
     from matyan_ops.ops_commands import register_ops_commands
 
     app.command(version_command, name="version")
     register_ops_commands(app)
     app.command(dead_letters_app)
+    app.command(offsets_app)

@@ -14,9 +14,13 @@ __all__ = ["OpsSettings"]
 
 
 class OpsSettings(BaseSettings):
-    """``TOMBSTONE_CLEANUP_OLDER_THAN_HOURS`` and ``CLEANUP_JOB_LOCK_TTL_SECONDS``."""
+    """``TOMBSTONE_CLEANUP_OLDER_THAN_HOURS``, ``CLEANUP_JOB_LOCK_TTL_SECONDS`` and ``MATYAN_INGEST_GROUP_ID``.
+
+    The group is the ingest workers' (same variable and default), for ``offsets show|reset``.
+    """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     tombstone_cleanup_older_than_hours: int = Field(default=168, ge=0)
     cleanup_job_lock_ttl_seconds: int = Field(default=0, ge=0)
+    matyan_ingest_group_id: str = "ingestion-workers"
