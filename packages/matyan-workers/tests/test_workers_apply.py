@@ -333,7 +333,8 @@ def test_numbers_sent_as_strings_are_dead_letters_not_converted(engine: Engine) 
     def check(tr: ReadTransaction) -> None:
         assert _points(tr, "s", 0, "m") == [(0, 2.5)]
         summary = sequences.get_summary(tr, SeriesKey("s", 0, "m"))
-        assert summary is not None and summary.count == 1
+        assert summary is not None
+        assert summary.count == 1
         letters = deadletters.list_dead_letters(tr, limit=0)
         assert [d.value for d in letters] == strings
         assert all("not a string" in d.reason for d in letters)

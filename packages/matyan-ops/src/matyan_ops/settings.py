@@ -14,9 +14,10 @@ __all__ = ["OpsSettings"]
 
 
 class OpsSettings(BaseSettings):
-    """``TOMBSTONE_CLEANUP_OLDER_THAN_HOURS``, ``CLEANUP_JOB_LOCK_TTL_SECONDS`` and ``MATYAN_INGEST_GROUP_ID``.
+    """The cleanup jobs' defaults and the ingest workers' group (``offsets show|reset``).
 
-    The group is the ingest workers' (same variable and default), for ``offsets show|reset``.
+    ``TOMBSTONE_CLEANUP_OLDER_THAN_HOURS``, ``CLEANUP_JOB_LOCK_TTL_SECONDS``, and
+    ``MATYAN_INGEST_GROUP_ID`` (the workers' variable, with their default).
     """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)

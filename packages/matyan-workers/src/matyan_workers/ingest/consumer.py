@@ -234,8 +234,8 @@ class IngestWorker:
         self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
         self.producer = AIOKafkaProducer(**producer_kwargs(self.settings))
         try:
-            await self.producer.start()
-            await self.consumer.start()
+            # Together: joining the group waits for the broker's join window, the producer need not.
+            await asyncio.gather(self.producer.start(), self.consumer.start())
             self.alive = True
             logger.info("ingest worker consuming {} in group {}", self.topic, self.group)
             await self._drain_outbox(force=True)
