@@ -221,7 +221,8 @@ class IngestWorker:
             if known is not None and first <= known:
                 await self._halt(tp, known, first, f"the log now has a record at offset {first}")
                 continue
-            records.extend(Record(r.topic, r.partition, r.offset, r.key, r.value or b"") for r in tp_records)
+            topic, partition = tp.topic, tp.partition
+            records += [Record(topic, partition, r.offset, r.key, r.value or b"") for r in tp_records]
         return records
 
     async def run(self, stop: asyncio.Event) -> None:
