@@ -7,7 +7,16 @@ from store_bookkeeping_fixtures import Boom, all_keys, kv
 
 from matyan_store.engine import Engine, Transaction
 from matyan_store.keys import Subspace
-from matyan_store.offsets import get_offset, list_offsets, reset_offsets, set_offset
+from matyan_store.offsets import (
+    PartitionHalt,
+    get_halt,
+    get_offset,
+    halt_partition,
+    list_halts,
+    list_offsets,
+    reset_offsets,
+    set_offset,
+)
 
 __all__ = ["kv"]
 
@@ -103,3 +112,32 @@ def test_bad_partition_or_offset_is_refused(kv: Engine, partition: int, offset: 
     with pytest.raises(ValueError, match=r"partition|offset"):
         kv.transact(lambda tr: set_offset(tr, G, T, partition, offset))
     assert all_keys(kv) == []
+
+
+def test_reset_to_a_next_offset_moves_back_and_lifts_the_halt(kv: Engine) -> None:
+    def setup(tr: Transaction) -> None:
+        set_offset(tr, G, T, 0, 500)
+        set_offset(tr, G, T, 1, 70)
+        halt_partition(tr, G, T, 0, applied=500, log_offset=12, reason="log end below", at=1.5)
+
+    kv.transact(setup)
+    assert kv.read(lambda tr: get_halt(tr, G, T, 0)) == PartitionHalt(500, 12, "log end below", 1.5)
+    assert kv.read(lambda tr: list_halts(tr, G, T)) == {0: PartitionHalt(500, 12, "log end below", 1.5)}
+    # A halt is not an offset.
+    assert kv.read(lambda tr: list_offsets(tr, G, T)) == {0: 500, 1: 70}
+
+    kv.transact(lambda tr: reset_offsets(tr, G, T, 0, next_offset=3))
+    assert kv.read(lambda tr: get_offset(tr, G, T, 0)) == 2
+    assert kv.read(lambda tr: get_halt(tr, G, T, 0)) is None
+    assert kv.read(lambda tr: get_offset(tr, G, T, 1)) == 70
+
+    kv.transact(lambda tr: halt_partition(tr, G, T, 1, applied=70, log_offset=0, reason="r", at=2.0))
+    kv.transact(lambda tr: reset_offsets(tr, G, T, 1))
+    assert kv.read(lambda tr: (get_offset(tr, G, T, 1), list_halts(tr, G, T))) == (None, {})
+
+
+def test_reset_to_a_next_offset_needs_a_partition(kv: Engine) -> None:
+    with pytest.raises(ValueError, match="partition"):
+        kv.transact(lambda tr: reset_offsets(tr, G, T, next_offset=5))
+    with pytest.raises(ValueError, match="next_offset"):
+        kv.transact(lambda tr: reset_offsets(tr, G, T, 0, next_offset=-1))

@@ -315,6 +315,51 @@ def test_poison_messages_are_dead_lettered_and_batch_goes_on(engine: Engine) -> 
     engine.read(check)
 
 
+def test_numbers_sent_as_strings_are_dead_letters_not_converted(engine: Engine) -> None:
+    def value(payload: str) -> bytes:
+        return (
+            b'{"type":"log_metric","run_id":"s","timestamp":"2026-01-01T00:00:00Z","payload":'
+            + payload.encode()
+            + b"}"
+        )
+
+    good = frontier_value("s", metric("m", 2.5, 0))
+    strings = [
+        value('{"name":"m","value":"1.5","step":1}'),
+        value('{"name":"m","value":1.5,"step":"2"}'),
+        value('{"name":"m","value":1.5,"step":3,"epoch":"1"}'),
+        value('{"name":"m","value":"nan","step":4}'),
+    ]
+    result = _run(engine, Feed(), "s", [good, *strings])
+    assert (result.dead_letters, result.errors["validation"], result.processed) == (4, 4, {"log_metric": 1})
+
+    def check(tr: ReadTransaction) -> None:
+        assert _points(tr, "s", 0, "m") == [(0, 2.5)]
+        summary = sequences.get_summary(tr, SeriesKey("s", 0, "m"))
+        assert summary is not None
+        assert summary.count == 1
+        letters = deadletters.list_dead_letters(tr, limit=0)
+        assert [d.value for d in letters] == strings
+        assert all("not a string" in d.reason for d in letters)
+
+    engine.read(check)
+
+
+def test_a_metric_for_a_run_never_created_creates_it_through_the_fast_path(engine: Engine) -> None:
+    # The rule of docs/architecture.md, Ingestion messages: the run gets complete default meta, indexed.
+    result = _run(engine, Feed(), "never-created", [metric("loss", 0.5, 0), metric("loss", 0.25, 1)])
+    assert result.processed == {"log_metric": 2}
+    assert result.dead_letters == 0
+
+    def check(tr: ReadTransaction) -> None:
+        meta = runs.get_run(tr, "never-created")
+        assert meta is not None
+        assert (meta.name, meta.active, meta.created_at > 0) == ("Run: never-created", True, True)
+        assert _points(tr, "never-created", 0, "loss") == [(0, 0.5), (1, 0.25)]
+
+    engine.read(check)
+
+
 def test_replayed_records_are_skipped(engine: Engine) -> None:
     feed = Feed()
     values = [frontier_value("q", metric("m", 1.0, None)) for _ in range(5)]

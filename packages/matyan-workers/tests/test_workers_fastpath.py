@@ -220,9 +220,10 @@ def test_records_the_fast_path_declines_still_get_the_models_verdict() -> None:
         _envelope(b'{"value":1}'),
     ]
     negative, float_step, no_name = [parse_record(Record("t", 0, i, b"r", v)) for i, v in enumerate(values)]
-    # A negative step is a valid message (the store rejects the point when applying it).
-    assert negative.metric is not None
-    assert negative.metric.step == -5
+    # A negative step is a valid message, left to the models (the store rejects the point when applying it).
+    assert negative.metric is None
+    assert isinstance(negative.frame, LogMetricMessage)
+    assert negative.frame.step == -5
     assert float_step.metric is None
     assert isinstance(float_step.frame, LogMetricMessage)
     assert float_step.frame.step == 4

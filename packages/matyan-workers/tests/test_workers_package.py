@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from importlib.metadata import entry_points
 from importlib.resources import files
 
@@ -24,3 +27,30 @@ def test_commands_entry_point_points_at_register() -> None:
     assert eps[0].load() is commands.register
     app = cyclopts.App(name="probe")
     commands.register(app)
+
+
+def test_the_ingest_worker_imports_no_web_stack_cloud_sdk_or_tracing() -> None:
+    # Start-up time is import time: the worker needs Kafka, the store and the models, nothing else.
+    probe = (
+        "import json, sys\n"
+        "import matyan_workers.commands, matyan_workers.ingest.consumer\n"
+        "from matyan_store.engine import open_engine\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(json.loads(result.stdout))
+    assert "aiokafka" in loaded
+    heavy = {
+        "tensorboard",
+        "boto3",
+        "botocore",
+        "s3fs",
+        "gcsfs",
+        "adlfs",
+        "fastapi",
+        "granian",
+        "opentelemetry",
+    }
+    assert loaded.isdisjoint(heavy), sorted(loaded & heavy)

@@ -85,6 +85,18 @@ OptionalClientDatetime = Annotated[datetime | None, WrapValidator(_datetime_or_n
 """A client-side timestamp that is ignored (``None``) when missing or unparseable."""
 
 
+def _not_a_string(value: Any) -> Any:
+    if isinstance(value, str | bytes | bytearray):
+        raise ValueError("a JSON number is expected, not a string")
+    return value
+
+
+# A number sent as a string ("1.5") is refused rather than converted: the frontier sends JSON numbers, and
+# a converted one would store a value the client never tracked as a number (docs/architecture.md,
+# Ingestion messages).
+_Number = BeforeValidator(_not_a_string)
+
+
 class _IngestionFrame(BaseModel):
     type: str
     run_id: WireRunId
@@ -101,9 +113,9 @@ class LogMetricMessage(_IngestionFrame):
 
     type: Literal["log_metric"] = "log_metric"
     name: str
-    value: float | None
-    step: int | None = None
-    epoch: int | None = None
+    value: Annotated[float | None, _Number]
+    step: Annotated[int | None, _Number] = None
+    epoch: Annotated[int | None, _Number] = None
     context: dict[Any, Any] | None = None
     dtype: str | None = "float"
     client_datetime: OptionalClientDatetime = None
@@ -135,8 +147,8 @@ class LogCustomObjectMessage(_IngestionFrame):
     type: Literal["log_custom_object"] = "log_custom_object"
     name: str
     value: dict[Any, Any]
-    step: int | None = None
-    epoch: int | None = None
+    step: Annotated[int | None, _Number] = None
+    epoch: Annotated[int | None, _Number] = None
     context: dict[Any, Any] | None = None
     dtype: str = "custom"
     client_datetime: OptionalClientDatetime = None

@@ -30,6 +30,7 @@ COMMAND_PROVIDERS: dict[str, str] = {
     "convert": "matyan-ops",
     "dead-letters": "matyan-ops",
     "tokens": "matyan-ops",
+    "offsets": "matyan-ops",
 }
 
 MISSING_COMMAND_EXIT_CODE = 3
@@ -75,6 +76,12 @@ def build_app() -> cyclopts.App:
 
 def main() -> None:
     """Console entry point of `matyan-backend`."""
-    result = build_app()()
+    app = build_app()
+    argv = sys.argv[1:]
+    if not argv or argv[0].startswith("-"):
+        # Commands registered by import path are imported when they run; the overview lists each one's
+        # summary, so it imports them all.
+        app.resolved_commands()
+    result = app(argv)
     if isinstance(result, int):
         sys.exit(result)

@@ -1,4 +1,9 @@
-"""Commands that matyan-ops contributes to `matyan-backend`."""
+"""Commands that matyan-ops contributes to `matyan-backend`.
+
+Each is registered by import path: its module (and what it needs: the blob stores, TensorBoard's reader,
+the Kafka client, ...) is imported only when that command runs or its help is shown, so every other
+command of `matyan-backend` starts without them.
+"""
 
 from __future__ import annotations
 
@@ -39,11 +44,22 @@ def version_command(*, json_output: Annotated[bool, cyclopts.Parameter(name="--j
         print(f"{name:<{width}}  {ver or 'not installed'}")
 
 
+# Command name -> "module:attribute" of its function or sub-app.
+LAZY_COMMANDS = {
+    "reindex": "matyan_ops.ops_commands:reindex_command",
+    "backup": "matyan_ops.ops_commands:backup_command",
+    "restore": "matyan_ops.ops_commands:restore_command",
+    "finish-stale": "matyan_ops.ops_commands:finish_stale_command",
+    "cleanup-orphan-blobs": "matyan_ops.ops_commands:cleanup_orphan_blobs_command",
+    "cleanup-tombstones": "matyan_ops.ops_commands:cleanup_tombstones_command",
+    "convert": "matyan_ops.ops_commands:convert_app",
+    "dead-letters": "matyan_ops.dead_letters:dead_letters_app",
+    "offsets": "matyan_ops.offsets_command:offsets_app",
+}
+
+
 def register(app: cyclopts.App) -> None:
     """Add the ops package's commands to the CLI."""
-    from matyan_ops.dead_letters import dead_letters_app
-    from matyan_ops.ops_commands import register_ops_commands
-
     app.command(version_command, name="version")
-    register_ops_commands(app)
-    app.command(dead_letters_app)
+    for name, target in LAZY_COMMANDS.items():
+        app.command(target, name=name)

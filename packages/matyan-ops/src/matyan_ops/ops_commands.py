@@ -474,14 +474,5 @@ def convert_tensorboard_command(
     return _guarded(out, job)
 
 
-def register_ops_commands(app: cyclopts.App) -> None:
-    """Add the ops jobs to the CLI."""
-    app.command(reindex_command, name="reindex")
-    app.command(backup_command, name="backup")
-    app.command(restore_command, name="restore")
-    app.command(finish_stale_command, name="finish-stale")
-    app.command(cleanup_orphan_blobs_command, name="cleanup-orphan-blobs")
-    app.command(cleanup_tombstones_command, name="cleanup-tombstones")
-    convert = cyclopts.App(name="convert", help="Convert other trackers' logs into Matyan backups.")
-    convert.command(convert_tensorboard_command, name="tensorboard")
-    app.command(convert)
+convert_app = cyclopts.App(name="convert", help="Convert other trackers' logs into Matyan backups.")
+convert_app.command(convert_tensorboard_command, name="tensorboard")

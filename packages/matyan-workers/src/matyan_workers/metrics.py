@@ -17,6 +17,7 @@ __all__ = [
     "INGESTION_CONSUMED",
     "INGESTION_ERRORS",
     "INGESTION_FDB_RETRIES",
+    "INGESTION_OFFSET_RESETS",
     "INGESTION_PROCESSED",
     "INGESTION_TXN_BYTES",
 ]
@@ -44,6 +45,11 @@ INGESTION_TXN_BYTES = Histogram(
     buckets=(100_000, 500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 10_000_000),
 )
 INGESTION_FDB_RETRIES = Counter("matyan_ingestion_fdb_retries", "Store transaction attempts beyond the first")
+INGESTION_OFFSET_RESETS = Counter(
+    "matyan_ingestion_offset_resets",
+    "Partitions halted because their log went back below the stored offset",
+    ["topic", "partition"],
+)
 
 CONTROL_CONSUMED = Counter("matyan_control_events_consumed", "Events fetched from control-events")
 CONTROL_PROCESSED = Counter("matyan_control_events_processed", "Events handled", ["event_type"])

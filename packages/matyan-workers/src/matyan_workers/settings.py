@@ -28,7 +28,8 @@ class WorkerSettings(ProcessSettings):
     metrics_port: int = Field(default=9090, ge=0, le=65535)
     otel_exporter_otlp_endpoint: str = ""
 
-    ingest_batch_size: int = Field(default=200, ge=1)
+    # Large fetches: a fetch's single-point metrics are written a series at a time (docs/configuration.md).
+    ingest_batch_size: int = Field(default=10_000, ge=1)
     ingest_batch_timeout_ms: int = Field(default=100, ge=0)
     ingest_max_messages_per_txn: int = Field(default=100, ge=1)
     ingest_max_txn_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)

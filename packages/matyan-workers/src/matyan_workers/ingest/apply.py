@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -267,14 +267,24 @@ class TxnApplier:
         return buf
 
     def _add_point(
-        self, run_id: str, ctx_id: int, name: str, dtype: str, step: int | None, value: Any, epoch: int | None
+        self,
+        run_id: str,
+        ctx_id: int,
+        name: str,
+        dtype: str,
+        step: int | None,
+        value: Any,
+        epoch: int | None,
+        checked: bool = False,
     ) -> None:
         buf = self._buffer(run_id, ctx_id, name, dtype)
         if step is None:
             step = buf.last_step + 1
+        point = Point(step, value, epoch, self.clock())
         # Validated now, so a bad step or epoch fails its own message rather than the flush.
-        buf.points.append(normalize_point(Point(step, value, epoch, self.clock())))
-        buf.last_step = max(buf.last_step, step)
+        buf.points.append(point if checked else normalize_point(point))
+        if step > buf.last_step:
+            buf.last_step = step
 
     def flush(self, run_id: str | None = None) -> None:
         """Write the buffered points (of one run, or all) with their summaries' index entries."""
@@ -288,15 +298,55 @@ class TxnApplier:
 
     # -- messages ----------------------------------------------------------------------------------
 
-    def apply_metric(self, point: MetricPoint) -> str:
-        """Apply one ``log_metric`` (the common message, parsed by the fast path); an :class:`Outcome`."""
+    def apply_metric(self, point: MetricPoint, *, checked: bool = False) -> str:
+        """Apply one ``log_metric`` (the common message, parsed by the fast path); an :class:`Outcome`.
+
+        ``checked``: the step is an int in [0, 2**63) or None and the epoch an int64 or None (the fast
+        path checked them), so the point needs no further validation.
+        """
         run_id = point.run_id
         if self.is_dropped(run_id):
             return Outcome.DROPPED_DELETED
-        self._ensure_run_once(run_id)
+        if run_id not in self._ensured:
+            self._ensure_run(run_id)
         ctx_id = self._context_id(run_id, point.context)
-        self._add_point(run_id, ctx_id, point.name, point.dtype, point.step, point.value, point.epoch)
+        self._add_point(
+            run_id, ctx_id, point.name, point.dtype, point.step, point.value, point.epoch, checked
+        )
         return Outcome.APPLIED
+
+    def apply_metrics(self, points: Sequence[MetricPoint]) -> list[str]:
+        """Apply fast-path ``log_metric`` points (checked as :meth:`apply_metric` says); their outcomes.
+
+        The same effect as :meth:`apply_metric` point by point, in one loop that only appends each point
+        to its series' buffer: the run and context checks are made once per run and context.
+        """
+        outcomes: list[str] = []
+        append = outcomes.append
+        series = self._series
+        ensured = self._ensured
+        dropped_runs = self._dropped
+        clock = self.clock
+        for run_id, name, value, step, epoch, context, dtype in points:
+            dropped = dropped_runs.get(run_id)
+            if dropped is None:
+                dropped = self.is_dropped(run_id)
+            if dropped:
+                append(Outcome.DROPPED_DELETED)
+                continue
+            if run_id not in ensured:
+                self._ensure_run(run_id)
+            ctx_id = self._context_id(run_id, context)
+            buf = series.get((run_id, ctx_id, name))
+            if buf is None or buf.dtype != dtype:
+                buf = self._buffer(run_id, ctx_id, name, dtype)
+            if step is None:
+                step = buf.last_step + 1
+            buf.points.append(Point(step, value, epoch, clock()))
+            if step > buf.last_step:
+                buf.last_step = step
+            append(Outcome.APPLIED)
+        return outcomes
 
     def apply(self, frame: IngestionFrameT, payload: Mapping[Any, Any]) -> str:
         """Apply one typed message (``payload``: its raw payload dict); returns an :class:`Outcome`."""

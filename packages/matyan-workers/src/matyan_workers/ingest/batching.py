@@ -16,16 +16,16 @@ Errors of the store itself (unavailable, retries exhausted) are not the message'
 propagate, and the consumer retries the same records after a pause.
 
 Parsing is most of a message's cost, and nearly every message is a ``log_metric`` shaped exactly as the
-frontier writes it. :func:`parse_log_metric` reads those in one JSON pass and checks their few fields
-directly; whatever it is not sure of (another type, an unusual field, anything that may be invalid) it
-leaves to the full pydantic validation, so the fast path accepts only what the models accept, with the
-same result, and every rejection still comes from the models.
+frontier writes it: :func:`~matyan_workers.ingest.metric_decoder.parse_log_metric` reads those, and
+leaves whatever it is not sure of to the full pydantic validation. A transaction holds at most
+``max_messages`` messages of other types, while fast-path points count only by size: they are grouped
+by series and each series written once per transaction, so a transaction of thousands of single-point
+messages costs one append per series.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -35,7 +35,6 @@ from typing import Any, NamedTuple
 
 from loguru import logger
 from pydantic import ValidationError
-from pydantic_core import SchemaValidator, core_schema, from_json
 
 from matyan_models import IngestionMessage, IngestionMessageType
 from matyan_models.ingestion import IngestionFrameT, parse_ingestion_payload
@@ -47,7 +46,8 @@ from matyan_store.engine.errors import (
     TransactionTooLarge,
     TransactionTooOld,
 )
-from matyan_workers.ingest.apply import MetricPoint, Outcome, TxnApplier, metric_value
+from matyan_workers.ingest.apply import MetricPoint, Outcome, TxnApplier
+from matyan_workers.ingest.metric_decoder import parse_log_metric
 
 __all__ = [
     "BatchResult",
@@ -117,79 +117,6 @@ def error_type_of(exc: BaseException) -> str:
     return "unknown"
 
 
-# The validator pydantic builds for a ``datetime`` field (lax mode), without the TypeAdapter wrapper.
-_DATETIME = SchemaValidator(core_schema.datetime_schema())
-# JSON integers beyond 64 bits and non-finite floats are left to the models (pydantic converts or rejects).
-_INT_LIMIT = 1 << 63
-
-
-def _small_int(value: Any) -> bool:
-    return type(value) is int and -_INT_LIMIT <= value < _INT_LIMIT
-
-
-def parse_log_metric(value: bytes) -> MetricPoint | None:
-    """The :class:`MetricPoint` of a plain ``log_metric`` message, or ``None``: let the models decide.
-
-    Accepts only what :class:`~matyan_models.IngestionMessage` and the ``log_metric`` consumer model accept,
-    and then yields what :func:`~matyan_workers.ingest.apply.metric_point` makes of them. It parses with the
-    models' own JSON parser, so the JSON itself is read the same way, and leaves to the models any field
-    whose type is not the plain one (a numeric string, a float step, a big integer, ...).
-    """
-    try:
-        doc = from_json(value)
-    except ValueError:
-        return None
-    if type(doc) is not dict or doc.get("type") != "log_metric":
-        return None
-    run_id = doc.get("run_id")
-    payload = doc.get("payload")
-    timestamp = doc.get("timestamp")
-    if type(run_id) is not str or not run_id or type(payload) is not dict or type(timestamp) is not str:
-        return None
-    project_id = doc.get("project_id")
-    if project_id is not None and type(project_id) is not str:
-        return None
-    name = payload.get("name")
-    if type(name) is not str or "value" not in payload:
-        return None
-    raw = payload["value"]
-    if raw is None:
-        parsed: float | None = None
-    elif type(raw) is float:
-        if not math.isfinite(raw):
-            return None
-        parsed = raw
-    elif _small_int(raw):
-        parsed = float(raw)
-    else:
-        return None
-    step = payload.get("step")
-    epoch = payload.get("epoch")
-    context = payload.get("context")
-    dtype = payload.get("dtype", "float")
-    if (
-        (step is not None and not _small_int(step))
-        or (epoch is not None and not _small_int(epoch))
-        or (context is not None and type(context) is not dict)
-        or (dtype is not None and type(dtype) is not str)
-    ):
-        return None
-    # ``client_datetime`` is never a reason to reject (unparseable reads as None) and is not stored.
-    try:
-        _DATETIME.validate_python(timestamp)
-    except ValidationError:
-        return None
-    return MetricPoint(
-        run_id=run_id,
-        name=name,
-        value=metric_value(raw, parsed, dtype),
-        step=step,
-        epoch=epoch,
-        context=context,
-        dtype=dtype or "float",
-    )
-
-
 def _size(record: Record) -> int:
     return len(record.value) + len(record.key or b"")
 
@@ -231,16 +158,23 @@ def _short(exc: BaseException) -> str:
 
 
 def chunk_records(items: Sequence[ParsedRecord], max_count: int, max_bytes: int) -> list[list[ParsedRecord]]:
-    """Cut ``items`` into runs of at most ``max_count`` messages and about ``max_bytes`` (a big one alone)."""
+    """Cut ``items`` into runs of about ``max_bytes`` (a big one alone) and ``max_count`` messages.
+
+    Fast-path ``log_metric`` points do not count towards ``max_count``: they are written a series at a
+    time, so many of them in one transaction cost little more than a few.
+    """
     chunks: list[list[ParsedRecord]] = []
     current: list[ParsedRecord] = []
     size = 0
+    counted = 0
     for item in items:
-        if current and (len(current) >= max_count or size + item.size > max_bytes):
+        if current and (counted >= max_count or size + item.size > max_bytes):
             chunks.append(current)
-            current, size = [], 0
+            current, size, counted = [], 0, 0
         current.append(item)
         size += item.size
+        if item.metric is None:
+            counted += 1
     if current:
         chunks.append(current)
     return chunks
@@ -273,6 +207,14 @@ class _MessageFailedError(Exception):
     def __init__(self, index: int, error: BaseException) -> None:
         super().__init__(str(error))
         self.index = index
+        self.error = error
+
+
+class _ColumnarFailedError(Exception):
+    """Applying a run of fast-path points together failed: the chunk is applied again point by point."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
         self.error = error
 
 
@@ -320,10 +262,16 @@ class BatchRunner:
         for item in parsed:
             if item.error_type is not None:
                 poisoned[_where(item)] = (item.error_type, item.reason or "")
+        columnar = True
         while pending:
             chunk = pending.pop(0)
             try:
-                out = self._transact(chunk, poisoned, result)
+                out = self._transact(chunk, poisoned, result, columnar)
+            except _ColumnarFailedError:
+                # Some point failed (none should): find which, point by point, for the rest of the batch.
+                columnar = False
+                pending.insert(0, chunk)
+                continue
             except _MessageFailedError as failed:
                 item = chunk[failed.index]
                 poisoned[_where(item)] = (
@@ -368,8 +316,11 @@ class BatchRunner:
         result.started_deletions.extend(out.started_deletions)
         for tp, off in out.last_offsets.items():
             result.last_offsets[tp] = max(off, result.last_offsets.get(tp, -1))
+        processed = result.processed
         for item, outcome in zip(chunk, out.outcomes, strict=False):
-            if outcome == ALREADY_APPLIED:
+            if outcome is Outcome.APPLIED:
+                processed[item.message_type or "unknown"] += 1
+            elif outcome == ALREADY_APPLIED:
                 result.already_applied += 1
             elif outcome == DEAD_LETTERED:
                 error_type, reason = poisoned[_where(item)]
@@ -380,7 +331,7 @@ class BatchRunner:
                     "dead letter {}/{}@{} ({}): {}", rec.topic, rec.partition, rec.offset, error_type, reason
                 )
             else:
-                result.processed[item.message_type or "unknown"] += 1
+                processed[item.message_type or "unknown"] += 1
                 if outcome == Outcome.DROPPED_DELETED:
                     logger.debug(
                         "dropped {} for deleted run at offset {}", item.message_type, item.record.offset
@@ -391,10 +342,11 @@ class BatchRunner:
         chunk: list[ParsedRecord],
         poisoned: Mapping[tuple[str, int, int], tuple[str, str]],
         result: BatchResult,
+        columnar: bool,
     ) -> _ChunkOutcome:
         def attempt(tr: Transaction) -> _ChunkOutcome:
             result.attempts += 1
-            return self._apply_chunk(tr, chunk, poisoned)
+            return self._apply_chunk(tr, chunk, poisoned, columnar)
 
         return self.engine.transact(attempt)
 
@@ -403,13 +355,34 @@ class BatchRunner:
         tr: Transaction,
         chunk: list[ParsedRecord],
         poisoned: Mapping[tuple[str, int, int], tuple[str, str]],
+        columnar: bool,
     ) -> _ChunkOutcome:
         stored: dict[tuple[str, int], int | None] = {}
         applier = TxnApplier(tr, delete_max_bytes=self.delete_max_bytes, clock=self.clock)
         outcomes: list[str] = []
         last: dict[tuple[str, int], int] = {}
         covered: dict[tuple[str, int], int] = {}
+        # Fast-path points waiting to be applied together (``columnar``), and where their outcomes go.
+        points: list[MetricPoint] = []
+        points_at: list[int] = []
+
+        def apply_points() -> None:
+            try:
+                done = applier.apply_metrics(points)
+            except (TransactionTooLarge, TransactionTooOld):
+                raise
+            except Exception as exc:
+                if _is_store_failure(exc):
+                    raise
+                raise _ColumnarFailedError(exc) from exc
+            for at, outcome in zip(points_at, done, strict=True):
+                outcomes[at] = outcome
+            points.clear()
+            points_at.clear()
+
         consumed = 0
+        # Sized by what is actually written plus the buffered points' record sizes (written at flush).
+        budget = self.max_bytes - tr.approximate_size
         buffered = 0
         for index, item in enumerate(chunk):
             rec = item.record
@@ -420,9 +393,9 @@ class BatchRunner:
                 if not deadletters.remove_dead_letter(tr, rec.replay_of):
                     outcomes.append(ALREADY_APPLIED)
                     continue
-            elif tp not in stored:
-                stored[tp] = offsets.get_offset(tr, self.group, rec.topic, rec.partition)
-            if rec.replay_of is None:
+            else:
+                if tp not in stored:
+                    stored[tp] = offsets.get_offset(tr, self.group, rec.topic, rec.partition)
                 done = stored[tp]
                 covered[tp] = rec.offset  # a partition's records come in offset order
                 if done is not None and rec.offset <= done:
@@ -430,7 +403,11 @@ class BatchRunner:
                     continue
                 last[tp] = rec.offset
             bad = poisoned.get((rec.topic, rec.partition, rec.offset)) if poisoned else None
-            if bad is not None or not item.applicable:
+            if bad is None and columnar and item.metric is not None:
+                points.append(item.metric)
+                points_at.append(len(outcomes))
+                outcomes.append(Outcome.APPLIED)
+            elif bad is not None or not item.applicable:
                 error_type, reason = bad or ("validation", item.reason or "unparsed message")
                 deadletters.add_dead_letter(
                     tr,
@@ -445,23 +422,28 @@ class BatchRunner:
                 )
                 outcomes.append(DEAD_LETTERED)
                 continue
-            try:
-                if item.metric is not None:
-                    outcomes.append(applier.apply_metric(item.metric))
-                else:
-                    assert item.frame is not None
-                    outcomes.append(applier.apply(item.frame, item.payload))
-            except (TransactionTooLarge, TransactionTooOld):
-                raise
-            except Exception as exc:
-                if _is_store_failure(exc):
+            else:
+                if points:
+                    apply_points()  # in order: this message may concern the same run (a deletion)
+                try:
+                    if item.metric is not None:
+                        outcomes.append(applier.apply_metric(item.metric, checked=True))
+                    else:
+                        assert item.frame is not None
+                        outcomes.append(applier.apply(item.frame, item.payload))
+                except (TransactionTooLarge, TransactionTooOld):
                     raise
-                raise _MessageFailedError(index, exc) from exc
-            # Sized by what is actually written (plus the buffered points' record sizes, written at
-            # flush): stop here once the transaction is big enough; the rest goes in the next one.
+                except Exception as exc:
+                    if _is_store_failure(exc):
+                        raise
+                    raise _MessageFailedError(index, exc) from exc
+                budget = self.max_bytes - tr.approximate_size
+            # Stop here once the transaction is big enough; the rest goes in the next one.
             buffered += item.size
-            if index + 1 < len(chunk) and tr.approximate_size + buffered >= self.max_bytes:
+            if buffered >= budget and index + 1 < len(chunk):
                 break
+        if points:
+            apply_points()
         try:
             applier.flush()
         except (TransactionTooLarge, TransactionTooOld):

@@ -6,6 +6,13 @@ restarted consumer some skipped records. Between batches the worker also applies
 operator asked to replay on the partitions it is assigned (so a partition's messages are still applied
 by one worker at a time). A SIGTERM (``stop`` set) lets the current batch finish and
 commit; stopping the consumer then leaves the group, so the partitions move on at once.
+
+A partition whose log went back below its stored offset (topic recreated, log truncated, broker storage
+lost) is never consumed as if nothing happened: its new records at or below the stored offset would be
+skipped as applied. The worker sees it when a fetch reports the log's end at or below an offset it knows
+applied, or returns a record at or below it (the client rewound to the log's start). It then halts the
+partition in the store for every worker (:func:`matyan_store.offsets.halt_partition`), stops fetching
+it, and resumes once an operator moved the offset (docs/runbook.md, Offset resets).
 """
 
 from __future__ import annotations
@@ -15,11 +22,11 @@ import time
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from loguru import logger
 
 from matyan_store import deadletters, offsets
-from matyan_store.engine.base import Engine
+from matyan_store.engine.base import Engine, ReadTransaction
 from matyan_workers import metrics
 from matyan_workers.ingest.batching import BatchResult, BatchRunner, Record
 from matyan_workers.ingest.deletions import drain_outbox
@@ -33,6 +40,7 @@ _STORE_RETRY_MAX_S = 10.0
 _OUTBOX_INTERVAL_S = 5.0
 _REPLAY_INTERVAL_S = 5.0
 _REPLAY_BATCH = 100
+_HALT_CHECK_INTERVAL_S = 2.0
 
 
 class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
@@ -40,7 +48,9 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self.worker = worker
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        revoked = list(revoked)
         logger.info("partitions revoked: {}", sorted(f"{tp.topic}:{tp.partition}" for tp in revoked))
+        self.worker.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         await self.worker.seek_to_stored(list(assigned))
@@ -69,21 +79,151 @@ class IngestWorker:
         self._replay_due = 0.0
         self._to_commit: dict[TopicPartition, OffsetAndMetadata] = {}
         self._commit_task: asyncio.Task[None] | None = None
+        self._applied: dict[TopicPartition, int] = {}
+        """Per assigned partition, an offset this worker knows is applied: the log never goes below it."""
+        self.halted: set[TopicPartition] = set()
+        """Assigned partitions not consumed: their log went back below the stored offset."""
+        self._halt_check_due = 0.0
+        self._assignments = 0
+        """Bumped by every (re)positioning: a batch applied across one must not raise ``_applied``."""
 
     async def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
-        """Position every assigned partition right after its last applied offset (if it has one)."""
-        if self.consumer is None or not assigned:
+        """Position every assigned partition right after its last applied offset (at 0 if it has none).
+
+        A partition halted in the store is paused instead.
+        """
+        consumer = self.consumer
+        if consumer is None or not assigned:
             return
-        stored = await self.engine.aread(
-            lambda tr: {tp: offsets.get_offset(tr, self.group, tp.topic, tp.partition) for tp in assigned}
-        )
-        for tp, last in stored.items():
-            if last is not None:
-                self.consumer.seek(tp, last + 1)
+
+        def read(
+            tr: ReadTransaction,
+        ) -> dict[TopicPartition, tuple[int | None, offsets.PartitionHalt | None]]:
+            return {
+                tp: (
+                    offsets.get_offset(tr, self.group, tp.topic, tp.partition),
+                    offsets.get_halt(tr, self.group, tp.topic, tp.partition),
+                )
+                for tp in assigned
+            }
+
+        self._assignments += 1
+        stored = await self.engine.aread(read)
+        for tp, (last, halt) in stored.items():
+            self._applied.pop(tp, None)
+            self.halted.discard(tp)
+            if halt is not None:
+                self._pause(tp, halt.applied, halt.reason)
+            elif last is not None:
+                consumer.seek(tp, last + 1)
+                self._applied[tp] = last
+            else:
+                # Nothing applied: the whole log, whatever Kafka holds as committed (an offsets reset may
+                # have moved the store back past it). Below the log's start, the client moves up to it.
+                consumer.seek(tp, 0)
         logger.info(
             "assigned {}",
-            {f"{tp.topic}:{tp.partition}": (None if o is None else o + 1) for tp, o in stored.items()},
+            {
+                f"{tp.topic}:{tp.partition}": "halted"
+                if tp in self.halted
+                else (None if o is None else o + 1)
+                for tp, (o, _) in stored.items()
+            },
         )
+
+    def forget(self, revoked: list[TopicPartition]) -> None:
+        """Drop what this worker knew of partitions it no longer owns."""
+        self._assignments += 1
+        for tp in revoked:
+            self._applied.pop(tp, None)
+            self.halted.discard(tp)
+
+    async def _halt(self, tp: TopicPartition, applied: int, log_offset: int, reason: str) -> None:
+        """Record a log that went back below the stored offset, and stop consuming the partition."""
+        await self.engine.atransact(
+            lambda tr: offsets.halt_partition(
+                tr,
+                self.group,
+                tp.topic,
+                tp.partition,
+                applied=applied,
+                log_offset=log_offset,
+                reason=reason,
+                at=time.time(),
+            )
+        )
+        metrics.INGESTION_OFFSET_RESETS.labels(topic=tp.topic, partition=str(tp.partition)).inc()
+        self._pause(tp, applied, reason)
+
+    def _pause(self, tp: TopicPartition, applied: int, reason: str) -> None:
+        assert self.consumer is not None
+        self.consumer.pause(tp)
+        self.halted.add(tp)
+        self._applied.pop(tp, None)
+        logger.error(
+            "partition {}:{} went back below the applied offset: the store's last applied offset is {}, "
+            "but {}; not consuming it until `matyan-backend offsets reset` moves the stored offset "
+            "(docs/runbook.md, Offset resets)",
+            tp.topic,
+            tp.partition,
+            applied,
+            reason,
+        )
+
+    async def _resume_reset(self) -> None:
+        """Consume again the halted partitions whose halt an operator lifted (offsets reset)."""
+        now = time.monotonic()
+        consumer = self.consumer
+        if consumer is None or not self.halted or now < self._halt_check_due:
+            return
+        self._halt_check_due = now + _HALT_CHECK_INTERVAL_S
+        assigned = consumer.assignment()
+        halted = [tp for tp in self.halted if tp in assigned]
+        self.halted &= set(halted)
+        try:
+            halts = await self.engine.aread(
+                lambda tr: {tp: offsets.get_halt(tr, self.group, tp.topic, tp.partition) for tp in halted}
+            )
+        except Exception as exc:
+            logger.warning("reading the partition halts failed ({}); retried later", exc)
+            return
+        lifted = [tp for tp, halt in halts.items() if halt is None]
+        if not lifted:
+            return
+        await self.seek_to_stored(lifted)
+        resumed = [tp for tp in lifted if tp not in self.halted]
+        if resumed:
+            consumer.resume(*resumed)
+            logger.info(
+                "resumed {} after an offsets reset", sorted(f"{tp.topic}:{tp.partition}" for tp in resumed)
+            )
+
+    async def _unrewound(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> list[Record]:
+        """The fetched records, less those of halted partitions and of partitions whose log went back.
+
+        The broker reports each partition's log end with every fetch, records or not (some brokers, tansu
+        among them, answer a fetch past the log's end with nothing rather than an out-of-range error), and
+        a log end at or below an offset known applied means the log went back; so does a record at or below
+        it (the client rewound to the log's start).
+        """
+        consumer = self.consumer
+        assert consumer is not None
+        for tp, applied in list(self._applied.items()):
+            end = consumer.highwater(tp)
+            if end is not None and end <= applied:
+                await self._halt(tp, applied, end, f"the log now ends before offset {end}")
+        records: list[Record] = []
+        for tp, tp_records in fetched.items():
+            if tp in self.halted or not tp_records:
+                continue
+            first = tp_records[0].offset
+            known = self._applied.get(tp)
+            if known is not None and first <= known:
+                await self._halt(tp, known, first, f"the log now has a record at offset {first}")
+                continue
+            topic, partition = tp.topic, tp.partition
+            records += [Record(topic, partition, r.offset, r.key, r.value or b"") for r in tp_records]
+        return records
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; the batch in progress finishes and is committed first."""
@@ -95,8 +235,8 @@ class IngestWorker:
         self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
         self.producer = AIOKafkaProducer(**producer_kwargs(self.settings))
         try:
-            await self.producer.start()
-            await self.consumer.start()
+            # Together: joining the group waits for the broker's join window, the producer need not.
+            await asyncio.gather(self.producer.start(), self.consumer.start())
             self.alive = True
             logger.info("ingest worker consuming {} in group {}", self.topic, self.group)
             await self._drain_outbox(force=True)
@@ -105,20 +245,22 @@ class IngestWorker:
                     timeout_ms=self.settings.ingest_batch_timeout_ms,
                     max_records=self.settings.ingest_batch_size,
                 )
-                records = [
-                    Record(r.topic, r.partition, r.offset, r.key, r.value or b"")
-                    for tp_records in fetched.values()
-                    for r in tp_records
-                ]
+                records = await self._unrewound(fetched)
                 if records:
+                    assignments = self._assignments
                     result = await self._apply(records, stop)
                     if result is None:
                         break
+                    if assignments == self._assignments:
+                        for (topic, partition), offset in result.last_offsets.items():
+                            tp = TopicPartition(topic, partition)
+                            self._applied[tp] = max(offset, self._applied.get(tp, -1))
                     self._commit_soon(result)
                     await self._drain_outbox(force=bool(result.started_deletions))
                 else:
                     await self._drain_outbox(force=False)
                 await self._replay_requested()
+                await self._resume_reset()
         finally:
             self.alive = False
             await self._close()
