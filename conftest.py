@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 _DEV_DIR = Path(__file__).resolve().parent / "infra" / "dev"
 if str(_DEV_DIR) not in sys.path:
@@ -37,6 +38,11 @@ from matyan_dev_services import (  # noqa: E402  (needs the sys.path entry above
     start_on_free_port,
     start_s3,
 )
+
+# Property tests judge results, never speed: on a loaded 2-core CI machine hypothesis's per-example
+# deadline and its "generation is slow" health check fail tests whose answers are right.
+settings.register_profile("matyan", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("matyan")
 
 
 def _in_ci() -> bool:

@@ -192,7 +192,8 @@ async def test_faststream_publish_and_subscribe(kafka_service: KafkaService) -> 
         await broker.start()
         for i in range(6):
             await broker.publish({"run": f"r{i % 2}", "i": i}, topic, key=f"r{i % 2}".encode())
-        await broker.publish_batch(*({"n": n} for n in range(20)), topic=batch_topic)
+        bodies: list[dict[str, Any]] = [{"n": n} for n in range(20)]
+        await broker.publish_batch(*bodies, topic=batch_topic)
         await asyncio.wait_for(all_single.wait(), timeout=60)
         await asyncio.wait_for(all_batched.wait(), timeout=60)
 
