@@ -21,7 +21,7 @@ from typing import Any, Final
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 
-__all__ = ["SafeJSONResponse", "find_lone_surrogate", "json_safe", "reject_lone_surrogates"]
+__all__ = ["SafeJSONResponse", "dumps_safe", "find_lone_surrogate", "json_safe", "reject_lone_surrogates"]
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
@@ -49,15 +49,20 @@ def _dumps(content: Any) -> bytes:
     return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
+def dumps_safe(content: Any) -> bytes:
+    """``content`` as the JSON routes render it: plain JSON, or JSON of :func:`json_safe` of it."""
+    try:
+        return _dumps(content)
+    except (ValueError, TypeError, UnicodeEncodeError):
+        # NaN/infinity (ValueError), bytes or odd keys (TypeError), a lone surrogate.
+        return _dumps(json_safe(content))
+
+
 class SafeJSONResponse(JSONResponse):
     """A JSON response that never fails on a stored value: :func:`json_safe` when plain JSON cannot."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            return _dumps(content)
-        except (ValueError, TypeError, UnicodeEncodeError):
-            # NaN/infinity (ValueError), bytes or odd keys (TypeError), a lone surrogate.
-            return _dumps(json_safe(content))
+        return dumps_safe(content)
 
 
 def find_lone_surrogate(value: Any) -> str | None:

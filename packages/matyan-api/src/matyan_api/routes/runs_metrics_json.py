@@ -10,16 +10,18 @@ limits the steps, then the point-read sampling (docs/http-contract.md, Sampling)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from matyan_api.deps import EngineDep
 from matyan_api.errors import ApiError
-from matyan_api.json_encoding import SafeJSONResponse, json_safe
-from matyan_api.routes.runs_common import json_number, require_run
+from matyan_api.json_encoding import dumps_safe, json_safe
+from matyan_api.routes.json_columns import json_int_array, json_number_array
+from matyan_api.routes.runs_common import require_run
 from matyan_api.routes.runs_sampling import RangeError, parse_range, point_read_sample, point_read_targets
 from matyan_models import context_to_id
 from matyan_models.sequence_kinds import is_metric_dtype
@@ -54,10 +56,12 @@ class MetricTraceOut(BaseModel):
     values: list[float | None]
 
 
-def _sampled(block: Block, n: int) -> tuple[list[int], list[Any]]:
-    steps = list(block.steps)
-    values = block.values
+def _sampled(block: Block, n: int) -> tuple[Sequence[int], Sequence[Any]]:
+    steps = block.steps
+    if n <= 0 or len(block) <= n:
+        return steps, block.values  # the whole columns, as read (arrays for numbers)
     picked = point_read_sample(steps, n)
+    values = block.values
     return [steps[i] for i in picked], [values[i] for i in picked]
 
 
@@ -90,7 +94,7 @@ def read_sampled(
     start: int | None,
     stop: int | None,
     density: int,
-) -> tuple[list[int], list[Any]]:
+) -> tuple[Sequence[int], Sequence[Any]]:
     """Steps and values of ``key`` within ``[start, stop)``, point-read sampled to ``density`` points."""
     # Bounds come from the query string: keep them within the series, where steps can be encoded (a
     # negative or 2**64 step is no key at all), so the store is never asked for an impossible one.
@@ -109,8 +113,9 @@ def read_sampled(
     return _sampled(read_range(tr, key, start, stop), density)
 
 
-# The model documents the answer; the route renders its plain lists itself, since validating up to
-# millions of points through the model would cost more than reading them.
+# The model documents the answer; the route renders the body itself (the columns as arrays, see
+# json_columns), since validating up to millions of points through the model would cost more than
+# reading them.
 @router.post("/{run_id}/metric/get-batch/", response_model=list[MetricTraceOut])
 async def get_metric_batch(
     run_id: str,
@@ -118,7 +123,7 @@ async def get_metric_batch(
     engine: EngineDep,
     record_range: str = "",
     record_density: int = 50,
-) -> JSONResponse:
+) -> Response:
     """``[{name, context, iters, values}]`` for the requested metrics that exist; 404 for a missing run.
 
     A value that is not a finite number (NaN, infinity, an object) comes back as ``null``.
@@ -128,9 +133,9 @@ async def get_metric_batch(
     except RangeError as exc:
         raise ApiError(422, str(exc)) from None
 
-    def read(tr: ReadTransaction) -> list[dict[str, Any]]:
+    def read(tr: ReadTransaction) -> list[bytes]:
         require_run(tr, run_id)
-        out: list[dict[str, Any]] = []
+        out: list[bytes] = []
         for trace in traces:
             context_id = context_to_id(trace.context)
             if get_context(tr, run_id, context_id) != trace.context:
@@ -141,13 +146,15 @@ async def get_metric_batch(
                 continue
             iters, values = read_sampled(tr, key, summary, start, stop, record_density)
             out.append(
-                {
-                    "name": trace.name,
-                    "context": json_safe(trace.context),
-                    "iters": iters,
-                    "values": [json_number(v) for v in values],
-                }
+                b'{"name":%b,"context":%b,"iters":%b,"values":%b}'
+                % (
+                    dumps_safe(trace.name),
+                    dumps_safe(json_safe(trace.context)),
+                    json_int_array(iters),
+                    json_number_array(values),
+                )
             )
         return out
 
-    return SafeJSONResponse(await engine.aread(read))
+    traces_json = await engine.aread(read)
+    return Response(b"[" + b",".join(traces_json) + b"]", media_type="application/json")

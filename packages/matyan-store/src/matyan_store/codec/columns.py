@@ -84,14 +84,17 @@ def _planes(residuals: I64) -> bytes:
 
 def _from_planes(r: ByteReader, n: int) -> I64:
     mask = r.byte()
-    shuffled = np.zeros((8, n), dtype=np.uint8)
+    out = np.zeros(n, dtype=np.int64)
+    # Little-endian byte k of every lane is column k of the (n, 8) byte view: write only the planes
+    # stored (usually one to three of the eight).
+    lanes = out.view(np.uint8).reshape(n, 8)
     for k in range(8):
         if mask >> k & 1:
             plane = _unpack_plane(r.sized())
             if len(plane) != n:
                 raise ValueError("byte plane has the wrong length")
-            shuffled[k] = np.frombuffer(plane, dtype=np.uint8)
-    return np.ascontiguousarray(shuffled.T).view(np.int64).reshape(n)
+            lanes[:, k] = np.frombuffer(plane, dtype=np.uint8)
+    return out
 
 
 def _residuals(lanes: I64, transform: int) -> tuple[list[int], I64]:

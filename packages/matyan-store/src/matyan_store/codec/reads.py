@@ -6,11 +6,15 @@ callback returning the decoded block for a summary, and loads only the blocks it
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from itertools import chain
+from typing import Any
 
-from matyan_store.codec.block import Block
+import numpy as np
+
+from matyan_store.codec.block import Block, Column
 from matyan_store.codec.buckets import bucket_width, downsample_block
 from matyan_store.codec.points import Point, ValueKind, coerce_values, unify_kinds
 from matyan_store.codec.summary import BlockSummary
@@ -32,14 +36,54 @@ def concat_blocks(blocks: Sequence[Block]) -> Block:
     kind = blocks[0].kind
     for b in blocks[1:]:
         kind = unify_kinds(kind, b.kind)
-    values = list(chain.from_iterable(b.values for b in blocks))
-    return Block(
+    coerce = any(b.kind is not kind for b in blocks)
+
+    def values() -> Column:
+        if coerce:
+            return coerce_values(list(chain.from_iterable(b.values for b in blocks)), kind)
+        return concat_columns([b.values for b in blocks])
+
+    # Each column is joined on first use: a reader of steps and values never decodes the others.
+    return Block.lazy(
         kind,
-        list(chain.from_iterable(b.steps for b in blocks)),
-        coerce_values(values, kind) if any(b.kind is not kind for b in blocks) else values,
-        list(chain.from_iterable(b.epochs for b in blocks)),
-        list(chain.from_iterable(b.timestamps for b in blocks)),
+        sum(map(len, blocks)),
+        [
+            lambda: concat_columns([b.steps for b in blocks]),
+            values,
+            lambda: concat_columns([b.epochs for b in blocks]),
+            lambda: concat_columns([b.timestamps for b in blocks]),
+        ],
     )
+
+
+_INT64_END = 1 << 63
+
+
+def _typecode(column: Column) -> str | None:
+    """``"q"`` or ``"d"`` for int64/float64 arrays (and int ranges within int64), else None."""
+    if isinstance(column, array):
+        return column.typecode if column.typecode in ("q", "d") else None
+    if isinstance(column, range):
+        return "q" if column.start >= -_INT64_END and column.stop <= _INT64_END else None
+    return None
+
+
+def concat_columns(columns: Sequence[Column]) -> Column:
+    """One column holding ``columns`` end to end.
+
+    Int64 and float64 arrays (and ranges) join into one array without a Python object per item, so a
+    full read of a long series stays a few memory copies; other columns join into a list.
+    """
+    codes = {_typecode(c) for c in columns}
+    if len(codes) != 1 or None in codes:
+        return list(chain.from_iterable(columns))
+    out: array[Any] = array(codes.pop())
+    for column in columns:
+        if isinstance(column, range):
+            out.frombytes(np.arange(column.start, column.stop, column.step, dtype=np.int64).tobytes())
+        else:
+            out.extend(column)
+    return out
 
 
 def overlapping(
