@@ -68,9 +68,14 @@ def metric_buckets(p: int) -> int:
 
 
 def _floats(values: Sequence[Any]) -> Sequence[float]:
-    """Numbers as float64; anything else (None, an object) is NaN, which the UI's charts skip."""
-    if isinstance(values, array) and values.typecode in "fd":
+    """Numbers as float64; anything else (None, an object) is NaN, which the UI's charts skip.
+
+    Int64/float64 columns and ranges come back as they are (the array encoder widens them in one pass).
+    """
+    if isinstance(values, range) or (isinstance(values, array) and values.typecode in "fdq"):
         return values
+    if isinstance(values, list) and values.count(None) == len(values):
+        return array("d", [math.nan]) * len(values)  # an unrecorded column
     try:
         # One C-level pass when every item converts (the usual all-number column).
         return array("d", values.tolist() if isinstance(values, array) else values)

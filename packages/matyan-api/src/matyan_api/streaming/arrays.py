@@ -11,13 +11,37 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
+
+import numpy as np
 
 __all__ = ["decode_float64_array", "encode_float64_array"]
 
 
+_INT64_END: Final = 1 << 63
+
+
+def _columnar(values: Iterable[float]) -> np.ndarray[Any, Any] | None:
+    """``values`` as a numpy array without a Python object per item, when it is an int/float column."""
+    if isinstance(values, np.ndarray):
+        return values
+    if isinstance(values, array) and values.typecode in ("d", "q"):
+        return np.frombuffer(values, dtype=np.float64 if values.typecode == "d" else np.int64)
+    if isinstance(values, range) and values.start >= -_INT64_END and values.stop <= _INT64_END:
+        return np.arange(values.start, values.stop, values.step, dtype=np.int64)
+    return None
+
+
 def encode_float64_array(values: Iterable[float]) -> dict[str, Any]:
-    """The EncodedNumpy dict of ``values`` (ints are widened to float64)."""
+    """The EncodedNumpy dict of ``values`` (ints are widened to float64).
+
+    Float64 columns (the stored form of float series) are copied as they are; int columns are cast
+    in one pass (rounding to nearest, as ``float(int)`` does).
+    """
+    column = _columnar(values)
+    if column is not None:
+        blob = column.astype("<f8", copy=False).tobytes()
+        return {"type": "numpy", "shape": len(column), "dtype": "float64", "blob": blob}
     data = array("d", (float(v) for v in values))
     if sys.byteorder == "big":
         data.byteswap()
