@@ -14,15 +14,37 @@ from matyan_store.sequences import SeriesKey, get_summary, read_range
 
 
 def test_bench_main_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str]) -> None:
-    rows = search.main(["--runs", "40", "--metric-runs", "3", "--points", "3000", "--repeats", "2"])
+    rows = search.main(
+        ["--runs", "40", "--stream-runs", "30", "--metric-runs", "3", "--points", "3000", "--repeats", "2"]
+    )
     whats = [row.what for row in rows]
-    assert [w[:3] for w in whats] == ["(a)", "(a)", "(b)", "(c)", "(d)"]
+    assert [w[:3] for w in whats] == ["(e)", "(a)", "(a)", "(a)", "(b)", "(c)", "(d)", "(f)"]
     assert all(row.measured for row in rows)
     out = capsys.readouterr().out
     for row in rows:
         assert row.what in out
-    for target in ("<= 150 ms p95", "<= 300 ms p50", "<= 30 ms p50"):
+    for target in ("<= 20 ms p95", "<= 300 ms p50", "<= 12 ms p50", "<= 150 ms"):
         assert target in out
+
+
+def test_bench_metric_figures_over_http_at_tiny_sizes() -> None:
+    rows = search.main(
+        [
+            "--runs",
+            "0",
+            "--stream-runs",
+            "0",
+            "--metric-runs",
+            "2",
+            "--points",
+            "2000",
+            "--repeats",
+            "2",
+            "--http",
+        ]
+    )
+    assert [row.what[:3] for row in rows] == ["(c)", "(d)", "(f)"]
+    assert all("over HTTP" in row.what and "CPU" not in row.measured for row in rows)
 
 
 def test_fill_metric_runs_copies_read_back_like_the_written_run(tmp_path: Path) -> None:

@@ -16,8 +16,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +28,8 @@ from typing import Final
 
 import httpx
 
-from matyan_benchmarks.harness import MATYAN_BACKEND, lmdb_url, percentile
+from matyan_benchmarks.harness import lmdb_url, percentile
+from matyan_benchmarks.server import server_env, start_server, stop_server
 from matyan_models import context_to_id
 from matyan_store import entities
 from matyan_store.engine import Engine, Transaction, open_engine
@@ -54,7 +53,6 @@ TARGET_P50_MS: Final = 20.0
 TARGET_LABEL: Final = "run info, tags, experiments endpoints <= 20 ms p50"
 METRICS: Final = ("loss", "acc", "lr")
 RUNS_PER_TXN: Final = 250
-SERVER_START_TIMEOUT_S: Final = 60.0
 
 
 def bench_run_id(i: int) -> str:
@@ -152,67 +150,6 @@ class BenchRow:
     req_per_s: float
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _server_env(store_url: str, blob_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "MATYAN_STORE_ENGINE": store_url,
-            "BLOB_BACKEND_TYPE": "local",
-            "BLOB_LOCAL_DIR": str(blob_dir),
-            # Nothing listens there: these GET routes never publish, and the API starts without a broker.
-            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
-            "MATYAN_ENVIRONMENT": "development",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": "",
-            "LOG_LEVEL": "warning",
-        }
-    )
-    return env
-
-
-def _wait_live(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/health/live/", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer within {SERVER_START_TIMEOUT_S:.0f} s:\n{log.read_text()}")
-
-
-def _start_server(workers: int, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    args = [MATYAN_BACKEND, "start", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_live(proc, base, log)
-    except BaseException:
-        _stop_server(proc)
-        raise
-    return proc, base
-
-
-def _stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 async def _measure(
     base: str, paths: Sequence[str], concurrency: int, requests: int
 ) -> tuple[list[float], int, float]:
@@ -296,10 +233,10 @@ def run_bench(
     finally:
         engine.close()
     endpoints = _endpoints(filled, seed=runs)
-    env = _server_env(store_url, directory / "blobs")
+    env = server_env(store_url, directory / "blobs")
     rows: list[BenchRow] = []
     for count in workers:
-        proc, base = _start_server(count, env, directory / f"server-{count}.log")
+        proc, base = start_server(count, env, directory / f"server-{count}.log")
         try:
             firsts = ", ".join(
                 f"{label} {ms:.0f} ms" for label, ms in _first_requests(base, endpoints).items()
@@ -321,7 +258,7 @@ def run_bench(
                         )
                     )
         finally:
-            _stop_server(proc)
+            stop_server(proc)
         if any(row.errors for row in rows if row.workers == count):
             log = (directory / f"server-{count}.log").read_text(errors="replace").splitlines()
             print("errors; the server log ends with:", *log[-20:], sep="\n", file=sys.stderr)

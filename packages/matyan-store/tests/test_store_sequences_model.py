@@ -30,7 +30,7 @@ from matyan_store.sequences import (
     read_tail,
     write_points,
 )
-from matyan_store.sequences import store as seq_store
+from matyan_store.sequences import append as seq_append
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def model_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tiny blocks, so a few hundred points span many blocks and every write crosses block edges."""
-    monkeypatch.setattr(seq_store, "BLOCK_TARGET_BYTES", 300)
+    monkeypatch.setattr(seq_append, "BLOCK_TARGET_BYTES", 300)
 
 
 numbers = st.one_of(

@@ -30,7 +30,7 @@ from matyan_store.sequences import (
     read_tail,
     write_points,
 )
-from matyan_store.sequences import store as seq_store
+from matyan_store.sequences import append as seq_append
 from matyan_store.sequences.open_block import MAX_SEGMENTS
 
 __all__ = ["seq_engine"]
@@ -42,7 +42,7 @@ BATCHED = SeriesKey("run-open", 1, "loss")
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small blocks, so a few thousand points cross many seals and compactions."""
-    monkeypatch.setattr(seq_store, "BLOCK_TARGET_BYTES", 1_000)
+    monkeypatch.setattr(seq_append, "BLOCK_TARGET_BYTES", 1_000)
 
 
 def _entries(engine: Engine, key: SeriesKey) -> list[layout.IndexEntry]:

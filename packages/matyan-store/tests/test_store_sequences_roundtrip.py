@@ -32,7 +32,7 @@ from matyan_store.sequences import (
     read_tail,
     write_points,
 )
-from matyan_store.sequences.store import BLOCK_TARGET_BYTES
+from matyan_store.sequences.append import BLOCK_TARGET_BYTES
 
 __all__ = ["seq_engine"]
 

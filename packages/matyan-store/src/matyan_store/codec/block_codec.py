@@ -20,6 +20,7 @@ from typing import Any
 
 from matyan_store.codec import columns, int_columns
 from matyan_store.codec.block import Block, Column
+from matyan_store.codec.header import header, read_header
 from matyan_store.codec.int_columns import pack, unpack
 from matyan_store.codec.object_codec import decode_object, encode_object
 from matyan_store.codec.points import Point, Value, ValueKind
@@ -60,7 +61,7 @@ def encode_block_columns(block: Block) -> bytes:
     n = len(block)
     if n == 0:
         raise ValueError("cannot encode an empty block")
-    out = bytearray((BLOCK_VERSION, int(block.kind)))
+    out = header(BLOCK_VERSION, block.kind)
     put_uvarint(out, n)
     put_bytes(out, encode_summary(block.summary))
     put_bytes(out, columns.encode_int_column(block.steps))
@@ -134,13 +135,9 @@ def _decode_optional(data: bytes, n: int, decode: Callable[[bytes, int], Sequenc
 
 def _read_header(data: bytes) -> tuple[ByteReader, _ColumnCodec, ValueKind, int, bytes]:
     r = ByteReader(data)
-    version = r.byte()
-    codec = _DECODERS.get(version)
-    if codec is None:
-        raise ValueError(f"unsupported block version {version}")
-    kind = ValueKind(r.byte())
+    version, kind = read_header(r, _DECODERS, "block")
     n = r.uvarint()
-    return r, codec, kind, n, r.sized()
+    return r, _DECODERS[version], kind, n, r.sized()
 
 
 def _parse_summary(raw: bytes, kind: ValueKind, n: int) -> BlockSummary:

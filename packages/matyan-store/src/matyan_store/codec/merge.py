@@ -7,7 +7,7 @@ block belongs to the first block. Writing a step that exists overwrites it, so r
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain, pairwise
 
@@ -53,19 +53,25 @@ def _check_limits(target_bytes: int, max_points: int) -> None:
 
 
 def split_block(
-    block: Block, *, target_bytes: int = DEFAULT_TARGET_BYTES, max_points: int = DEFAULT_MAX_POINTS
+    block: Block,
+    *,
+    target_bytes: int = DEFAULT_TARGET_BYTES,
+    max_points: int = DEFAULT_MAX_POINTS,
+    leave: Callable[[int], bool] | None = None,
 ) -> list[EncodedBlock]:
     """Encode ``block`` as one or more blocks of at most ``target_bytes`` (and ``max_points``) each.
 
     Blocks are filled greedily in step order, so an appended series ends as full blocks plus one
-    partial tail. A single point larger than the target becomes a block of its own.
+    partial tail. A single point larger than the target becomes a block of its own. With ``leave``,
+    splitting stops as soon as ``leave(points not yet encoded)`` is true: those last points are left
+    out (the caller keeps them, e.g. as an open block).
     """
     _check_limits(target_bytes, max_points)
     n = len(block)
     out: list[EncodedBlock] = []
     start = 0
     bytes_per_point: float | None = None
-    while start < n:
+    while start < n and (leave is None or not leave(n - start)):
         take = min(n - start, max_points)
         if bytes_per_point is not None:
             take = max(1, min(take, int(target_bytes * _FILL / bytes_per_point)))

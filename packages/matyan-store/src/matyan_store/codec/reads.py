@@ -75,9 +75,10 @@ def concat_columns(columns: Sequence[Column]) -> Column:
     full read of a long series stays a few memory copies; other columns join into a list.
     """
     codes = {_typecode(c) for c in columns}
-    if len(codes) != 1 or None in codes:
+    code = codes.pop() if len(codes) == 1 else None
+    if code is None:
         return list(chain.from_iterable(columns))
-    out: array[Any] = array(codes.pop())
+    out: array[Any] = array(code)
     for column in columns:
         if isinstance(column, range):
             out.frombytes(np.arange(column.start, column.stop, column.step, dtype=np.int64).tobytes())

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import eq
 
+from matyan_store.codec.header import header, read_header
 from matyan_store.codec.points import Point, Value, ValueKind
 from matyan_store.codec.varint import ByteReader, put_f64, put_svarint, put_uvarint, unzigzag, zigzag
 
@@ -192,7 +193,7 @@ def _get_point(r: ByteReader, kind: ValueKind, base_step: int, with_value: bool)
 
 def encode_summary(s: BlockSummary) -> bytes:
     """Encode a summary into a small value (tens of bytes)."""
-    out = bytearray((SUMMARY_VERSION, int(s.kind)))
+    out = header(SUMMARY_VERSION, s.kind)
     flags = (_HAS_EXTREMES if s.min_point is not None and s.max_point is not None else 0) | (
         _HAS_VALUES if s.values_included else 0
     )
@@ -218,10 +219,7 @@ def decode_summary(data: bytes) -> BlockSummary:
 
 def read_summary(r: ByteReader) -> BlockSummary:
     """Read a summary written by :func:`encode_summary` from a cursor."""
-    version = r.byte()
-    if version != SUMMARY_VERSION:
-        raise ValueError(f"unsupported summary version {version}")
-    kind = ValueKind(r.byte())
+    _, kind = read_header(r, (SUMMARY_VERSION,), "summary")
     flags = r.byte()
     count = r.uvarint()
     nans = r.uvarint()

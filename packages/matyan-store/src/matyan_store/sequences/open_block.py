@@ -26,6 +26,7 @@ from itertools import pairwise
 from typing import Any
 
 from matyan_store.codec import Block, ValueKind
+from matyan_store.codec.header import header, read_header
 from matyan_store.codec.object_codec import decode_object, encode_object
 from matyan_store.codec.points import Point, Value, coerce_values, infer_kind
 from matyan_store.codec.reads import concat_blocks
@@ -98,7 +99,7 @@ def encode_segment(
 ) -> bytes:
     """Encode one segment; ``values`` must already be of ``kind`` (see :func:`append_kind`)."""
     n = len(steps)
-    out = bytearray((SEGMENT_VERSION, int(kind)))
+    out = header(SEGMENT_VERSION, kind)
     put_uvarint(out, n)
     put_bytes(out, array("q", steps).tobytes())
     put_bytes(out, _values_bytes(kind, values))
@@ -156,10 +157,7 @@ def _get_values(kind: ValueKind, raw: bytes, n: int) -> Sequence[Value]:
 def decode_segment(data: bytes) -> Block:
     """Decode one segment into a block."""
     r = ByteReader(data)
-    version = r.byte()
-    if version != SEGMENT_VERSION:
-        raise ValueError(f"unsupported open segment version {version}")
-    kind = ValueKind(r.byte())
+    _, kind = read_header(r, (SEGMENT_VERSION,), "open segment")
     n = r.uvarint()
     steps_raw = r.sized()
     if len(steps_raw) != 8 * n:
