@@ -80,7 +80,7 @@ def test_any_bit_pattern_renders_like_the_per_value_path(bits: list[int]) -> Non
 @given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=40))
 def test_int_columns_render_as_floats_like_the_per_value_path(values: list[int]) -> None:
     assert json_number_array(array("q", values)) == per_value(values)
-    steps = sorted({abs(v) for v in values})
+    steps = sorted({v for v in values if v >= 0})
     assert json_int_array(array("q", steps)) == json_body(steps)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +23,7 @@ from matyan_store.codec import (
     tail,
 )
 from matyan_store.codec.buckets import bucket_count, bucket_width
+from matyan_store.codec.reads import concat_columns
 
 
 def stored(points: list[Point], target: int = 1_000) -> tuple[list[BlockSummary], dict[int, bytes]]:
@@ -165,3 +168,26 @@ def test_downsample_of_an_empty_or_reversed_range_inside_one_block_is_empty() ->
     for start, stop in ((50, 50), (60, 40), (31, 32)):
         out = downsample(summaries, loader(keys), 10, start, stop)
         assert len(out) == 0
+
+
+_COLUMN_PARTS = st.one_of(
+    st.builds(range, st.integers(0, 50), st.integers(0, 80), st.integers(1, 4)),
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=5).map(lambda xs: array("q", xs)),
+    st.lists(st.one_of(st.none(), st.integers(0, 9)), max_size=5),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_COLUMN_PARTS, min_size=1, max_size=5))
+def test_concat_columns_holds_the_items_end_to_end(parts: list[Any]) -> None:
+    joined = concat_columns(parts)
+    assert list(joined) == [x for part in parts for x in part]
+    if all(isinstance(p, array) for p in parts):
+        assert isinstance(joined, array)  # no Python object per item
+
+
+def test_concat_columns_keeps_continuing_ranges_a_range() -> None:
+    assert concat_columns([range(0, 9, 3), range(9, 30, 3), range(30, 31, 3)]) == range(0, 31, 3)
+    assert isinstance(concat_columns([range(0, 9, 3), range(10, 30, 3)]), array)
+    assert concat_columns([array("d", [0.5]), array("d", [1.5, -0.0])]) == array("d", [0.5, 1.5, -0.0])
+    assert concat_columns([range(0, 4), array("q", [4, 9])]) == array("q", [0, 1, 2, 3, 4, 9])

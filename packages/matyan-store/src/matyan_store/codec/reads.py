@@ -9,7 +9,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Any
 
 import numpy as np
@@ -68,12 +68,26 @@ def _typecode(column: Column) -> str | None:
     return None
 
 
+def _joined_range(ranges: Sequence[range]) -> range | None:
+    """Ranges continuing one another with one stride as one range (regular steps stay cheap to bisect)."""
+    step = ranges[0].step
+    if not all(ranges) or any(r.step != step for r in ranges):
+        return None
+    if any(b.start != a[-1] + step for a, b in pairwise(ranges)):
+        return None
+    return range(ranges[0].start, ranges[-1][-1] + step, step)
+
+
 def concat_columns(columns: Sequence[Column]) -> Column:
     """One column holding ``columns`` end to end.
 
     Int64 and float64 arrays (and ranges) join into one array without a Python object per item, so a
     full read of a long series stays a few memory copies; other columns join into a list.
     """
+    if all(isinstance(c, range) for c in columns):
+        joined = _joined_range(columns)  # type: ignore[arg-type]
+        if joined is not None:
+            return joined
     codes = {_typecode(c) for c in columns}
     code = codes.pop() if len(codes) == 1 else None
     if code is None:
