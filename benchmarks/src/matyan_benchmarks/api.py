@@ -28,8 +28,7 @@ from typing import Final
 
 import httpx
 
-from matyan_benchmarks.harness import lmdb_url, percentile
-from matyan_benchmarks.server import server_env, start_server, stop_server
+from matyan_benchmarks.harness import lmdb_url, percentile, server_env, start_server, stop_server
 from matyan_models import context_to_id
 from matyan_store import entities
 from matyan_store.engine import Engine, Transaction, open_engine

@@ -2,9 +2,9 @@
 
 Every figure is a whole request through the real FastAPI app, in-process over ``httpx.ASGITransport``
 (no sockets: the figures are the app's own cost), with the response stream consumed to its end; with
-``--http`` the metric figures (c), (d) and (f) go over HTTP to a ``matyan-backend start`` process on the same
-store instead (:mod:`matyan_benchmarks.server`). The store is the embedded LMDB engine in a temporary
-directory, filled with the store's bulk writes:
+``--http`` the metric figures (c), (d) and (f) go over HTTP to a ``matyan-backend start`` process on
+the same store instead (:func:`matyan_benchmarks.harness.start_server`). The store is the embedded
+LMDB engine in a temporary directory, filled with the store's bulk writes:
 
 (a) run search with an indexed predicate over ``--runs`` runs matching 1%, 25% and 100% of them, first
     50 rows (p50/p95);
@@ -41,8 +41,18 @@ from matyan_api.app import create_app
 from matyan_api.kafka_publisher import RecordingPublisher
 from matyan_api.routes.runs_metric_search import POINTS_PER_BUCKET
 from matyan_api.settings import ApiSettings
-from matyan_benchmarks.harness import Row, lmdb_url, loss_curve, open_lmdb, percentile, print_rows, timestamps
-from matyan_benchmarks.server import server_env, start_server, stop_server
+from matyan_benchmarks.harness import (
+    Row,
+    lmdb_url,
+    loss_curve,
+    open_lmdb,
+    percentile,
+    print_rows,
+    server_env,
+    start_server,
+    stop_server,
+    timestamps,
+)
 from matyan_models import context_to_id
 from matyan_store import entities, indexes, runs
 from matyan_store.blobs import BlobSettings, open_blob_store
