@@ -58,7 +58,7 @@ bench-ops: setup ## backup and restore throughput (BENCH_OPS_POINTS=1000000)
 bench-api: setup ## API: p50/p99 of runs info, experiments, tags, project params (10k runs; 1/100/500 concurrent; 1 and 2 workers)
 	$(UV) run --frozen python -m matyan_benchmarks.api $(BENCH_ARGS)
 
-bench-search: setup ## search: run search (indexed, full scan), metric search, one 1M-point series at 1,000 buckets
+bench-search: setup ## search: run search (indexed, full scan), metric search, one 1M-point series at 1,000 buckets and read whole (BENCH_ARGS=--http: over HTTP)
 	$(UV) run --frozen python -m matyan_benchmarks.search $(BENCH_ARGS)
 
 clean: ## remove the venv, caches and run directory

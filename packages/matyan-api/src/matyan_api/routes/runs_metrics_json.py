@@ -6,6 +6,11 @@ Each requested ``{name, context}`` that names a metric series of the run (equal 
 ``{name, context, iters, values}``; others are dropped. ``record_range`` (``start:stop``, stop exclusive)
 limits the steps, then the point-read sampling (docs/http-contract.md, Sampling) keeps at most
 ``record_density`` points (``<= 0``: all of them).
+
+The chart rollups cannot answer this sampling: it wants the first stored step at or after arbitrary
+target steps (and, for sparse series, points picked by their index), while rollups keep only the
+first/min/max/last of aligned power-of-two buckets. Long series are instead read one narrow window
+per target, which touches only the block holding it (:func:`read_sampled`).
 """
 
 from __future__ import annotations
