@@ -63,8 +63,12 @@ class ByteReader:
 
     def uvarint(self) -> int:
         """Read an unsigned LEB128 integer."""
-        shift = 0
-        result = 0
+        # One byte (under 128) is by far the most common: answer it without the loop.
+        b = self.byte()
+        if b < 0x80:
+            return b
+        shift = 7
+        result = b & 0x7F
         while True:
             b = self.byte()
             result |= (b & 0x7F) << shift
@@ -81,7 +85,8 @@ class ByteReader:
         end = self.pos + n
         if n < 0 or end > len(self.data):
             raise ValueError("truncated series data")
-        chunk = bytes(self.data[self.pos : end])
+        data = self.data
+        chunk = data[self.pos : end] if isinstance(data, bytes) else bytes(data[self.pos : end])
         self.pos = end
         return chunk
 
@@ -91,7 +96,11 @@ class ByteReader:
 
     def f64(self) -> float:
         """Read a little-endian float64."""
-        value: float = _F64.unpack(self.take(8))[0]
+        pos = self.pos
+        if pos + 8 > len(self.data):
+            raise ValueError("truncated series data")
+        value: float = _F64.unpack_from(self.data, pos)[0]
+        self.pos = pos + 8
         return value
 
     def at_end(self) -> bool:
