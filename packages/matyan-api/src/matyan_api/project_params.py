@@ -9,22 +9,27 @@ catalogue's summaries, whatever the number of runs. The route still caches the a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final
 
-from matyan_models.sequence_kinds import SEQUENCE_KINDS
+from matyan_models.sequence_kinds import SEQUENCE_KINDS, SequenceKind
 from matyan_store.engine import Engine
 from matyan_store.params_catalogue import ProjectParams, merge_params, read_project_params
 
 __all__ = [
     "SEQUENCE_TYPES",
-    "SequenceType",
     "compute_project_params",
     "merge_params",
     "response_body",
 ]
 
-SequenceType = Literal["metric", "images", "texts", "figures", "distributions", "audios"]
-SEQUENCE_TYPES: Final[tuple[SequenceType, ...]] = get_args(SequenceType)
+SEQUENCE_TYPES: Final[tuple[SequenceKind, ...]] = (
+    "metric",
+    "images",
+    "texts",
+    "figures",
+    "distributions",
+    "audios",
+)
 # The response lists the kinds in this order (not the run info's); the set is the one rule's.
 assert set(SEQUENCE_TYPES) == set(SEQUENCE_KINDS), "the route's sequence types are the sequence kinds"
 
@@ -41,7 +46,7 @@ def response_body(result: ProjectParams, *, sequences: Iterable[str], exclude_pa
 
 
 async def compute_project_params(
-    engine: Engine, *, sequences: Iterable[SequenceType], exclude_params: bool
+    engine: Engine, *, sequences: Iterable[SequenceKind], exclude_params: bool
 ) -> dict[str, Any]:
     """The response body, read from the params catalogue in one read transaction."""
     result = await engine.aread(read_project_params)

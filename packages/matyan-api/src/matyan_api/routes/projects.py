@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field
 
 from matyan_api.activity import DAY_FORMAT, activity_map
 from matyan_api.deps import EngineDep, SettingsDep, TimezoneOffset
-from matyan_api.project_params import SEQUENCE_TYPES, SequenceType, compute_project_params
+from matyan_api.project_params import SEQUENCE_TYPES, compute_project_params
 from matyan_api.routes.runs_info import json_safe
 from matyan_api.ttl_cache import TTLCache
+from matyan_models.sequence_kinds import SequenceKind
 from matyan_store import indexes
 from matyan_store.engine import Engine, ReadTransaction
 from matyan_store.entities import get_pinned_sequences, get_project, list_experiments, set_pinned_sequences
@@ -148,7 +149,7 @@ def _params_inflight(request: Request) -> dict[Any, asyncio.Future[bytes]]:
 
 
 async def _rendered_params(
-    engine: Engine, *, sequences: tuple[SequenceType, ...], exclude_params: bool
+    engine: Engine, *, sequences: tuple[SequenceKind, ...], exclude_params: bool
 ) -> bytes:
     body = await compute_project_params(engine, sequences=sequences, exclude_params=exclude_params)
     return bytes(JSONResponse(json_safe(body)).body)
@@ -162,7 +163,7 @@ async def project_params(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
-    sequence: Annotated[list[SequenceType] | None, Query()] = None,
+    sequence: Annotated[list[SequenceKind] | None, Query()] = None,
     exclude_params: bool = False,
 ) -> Response:
     """Merged params of every run and, per sequence type, each trace name's distinct contexts.
@@ -171,7 +172,7 @@ async def project_params(
     ``exclude_params=true`` leaves ``params`` out. Read from the store's params catalogue (kept by the
     writers) and cached for ``PROJECT_PARAMS_CACHE_TTL`` seconds.
     """
-    wanted: tuple[SequenceType, ...] = tuple(sorted(set(sequence))) if sequence else SEQUENCE_TYPES
+    wanted: tuple[SequenceKind, ...] = tuple(sorted(set(sequence))) if sequence else SEQUENCE_TYPES
     key = (wanted, exclude_params)
     cache = _params_cache(
         request, float(settings.project_params_cache_ttl), settings.project_params_cache_maxsize
