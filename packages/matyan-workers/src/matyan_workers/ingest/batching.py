@@ -369,10 +369,8 @@ class BatchRunner:
         def apply_points() -> None:
             try:
                 done = applier.apply_metrics(points)
-            except (TransactionTooLarge, TransactionTooOld):
-                raise
             except Exception as exc:
-                if _is_store_failure(exc):
+                if _not_the_message(exc):
                     raise
                 raise _ColumnarFailedError(exc) from exc
             for at, outcome in zip(points_at, done, strict=True):
@@ -431,10 +429,8 @@ class BatchRunner:
                     else:
                         assert item.frame is not None
                         outcomes.append(applier.apply(item.frame, item.payload))
-                except (TransactionTooLarge, TransactionTooOld):
-                    raise
                 except Exception as exc:
-                    if _is_store_failure(exc):
+                    if _not_the_message(exc):
                         raise
                     raise _MessageFailedError(index, exc) from exc
                 budget = self.max_bytes - tr.approximate_size
@@ -446,10 +442,8 @@ class BatchRunner:
             apply_points()
         try:
             applier.flush()
-        except (TransactionTooLarge, TransactionTooOld):
-            raise
         except Exception as exc:
-            if _is_store_failure(exc):
+            if _not_the_message(exc):
                 raise
             raise _FlushFailedError(exc) from exc
         for (topic, partition), off in last.items():
@@ -463,8 +457,14 @@ def _where(item: ParsedRecord) -> tuple[str, int, int]:
     return item.record.topic, item.record.partition, item.record.offset
 
 
-def _is_store_failure(exc: BaseException) -> bool:
-    """Errors of the store itself (not of the message): never dead-lettered, the batch is retried."""
+def _not_the_message(exc: BaseException) -> bool:
+    """Errors no message is to blame for, re-raised as they are.
+
+    A transaction too large or too old (the batch is split or retried) and errors of the store itself
+    (never dead-lettered, the batch is retried).
+    """
     from matyan_store.engine.errors import StoreError
 
+    if isinstance(exc, TransactionTooLarge | TransactionTooOld):
+        return True
     return isinstance(exc, StoreError) and not isinstance(exc, LimitExceeded | KeyOutsideLegalRange)
