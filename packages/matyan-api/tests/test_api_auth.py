@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -46,8 +47,9 @@ class AuthHarness:
         return response.status_code
 
 
-@pytest.fixture
-def secured(tmp_path: Path) -> Iterator[AuthHarness]:
+@contextmanager
+def secured_app(tmp_path: Path) -> Iterator[AuthHarness]:
+    """An app with auth enabled and one token per scope, for the life of the ``with`` block."""
     engine, blobs = open_test_stores(tmp_path)
     app = create_app(
         make_settings(),
@@ -60,6 +62,12 @@ def secured(tmp_path: Path) -> Iterator[AuthHarness]:
     with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
         yield AuthHarness(client, engine)
     engine.close()
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[AuthHarness]:
+    with secured_app(tmp_path) as harness:
+        yield harness
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
@@ -186,17 +194,8 @@ def test_tokens_never_reach_the_logs(tmp_path: Path) -> None:
     sink = logger.add(lines.append, level="TRACE", format="{message} {extra} {exception}")
     try:
         # The whole app lifetime inside the capture: start-up, requests (good, bad, failing), shutdown.
-        engine, blobs = open_test_stores(tmp_path)
-        app = create_app(
-            make_settings(),
-            engine=engine,
-            blobs=blobs,
-            publisher=RecordingPublisher(),
-            serve_ui=True,
-            auth=AuthSettings(matyan_auth="enabled"),
-        )
-        with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
-            secured = AuthHarness(client, engine)
+        with secured_app(tmp_path) as secured:
+            client = secured.client
             for token in secured.tokens.values():
                 basic = base64.b64encode(f"u:{token}".encode()).decode()
                 secured.call("GET", f"{REST}/experiments/", Authorization=f"Bearer {token}")
@@ -204,7 +203,6 @@ def test_tokens_never_reach_the_logs(tmp_path: Path) -> None:
                 secured.call("DELETE", f"{REST}/tags/nope/", Authorization=f"Bearer {token}")
                 client.post("/login/", data={"token": token, "next": "/"})
                 client.post("/login/", data={"token": token + "0", "next": "/"})
-        engine.close()
     finally:
         logger.remove(sink)
     assert lines, "expected the app to log something"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 from urllib.parse import quote
@@ -34,7 +35,7 @@ from matyan_api.auth.settings import AuthSettings
 from matyan_api.errors import error_response
 from matyan_api.ttl_cache import TTLCache
 from matyan_api.ui import wants_page
-from matyan_store.engine import Engine
+from matyan_store.engine import Engine, ReadTransaction
 from matyan_store.tokens import TokenInfo, get_or_create_session_key, get_token, scope_allows, verify_token
 
 __all__ = ["CACHE_TTL_S", "PRINCIPAL_STATE_KEY", "AuthMiddleware", "Principal", "SessionKeys"]
@@ -133,11 +134,7 @@ class AuthMiddleware:
         token = _presented_token(headers)
         if token is not None:
             digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-            info = self._tokens.get(digest)
-            if info is None:
-                info = await engine.aread(lambda tr: verify_token(tr, token))
-                if info is not None:
-                    self._tokens.set(digest, info)
+            info = await _cached(self._tokens, digest, engine, lambda tr: verify_token(tr, token))
             return None if info is None else Principal(info, "token")
         cookie = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
         if not cookie:
@@ -145,9 +142,20 @@ class AuthMiddleware:
         token_id = verify_session(await self.keys.get(engine), cookie)
         if token_id is None:
             return None
-        info = self._sessions.get(token_id)
-        if info is None:
-            info = await engine.aread(lambda tr: get_token(tr, token_id))
-            if info is not None:
-                self._sessions.set(token_id, info)
+        info = await _cached(self._sessions, token_id, engine, lambda tr: get_token(tr, token_id))
         return None if info is None else Principal(info, "session")
+
+
+async def _cached(
+    cache: TTLCache[str, TokenInfo],
+    key: str,
+    engine: Engine,
+    read: Callable[[ReadTransaction], TokenInfo | None],
+) -> TokenInfo | None:
+    """The cached token info under ``key``, else ``read``'s answer (cached only when found)."""
+    info = cache.get(key)
+    if info is None:
+        info = await engine.aread(read)
+        if info is not None:
+            cache.set(key, info)
+    return info

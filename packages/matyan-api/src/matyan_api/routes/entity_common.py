@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from matyan_api.errors import ApiError
 from matyan_store.engine import Engine, ReadTransaction
+from matyan_store.entities import Note
 
 __all__ = [
     "RUNS_PER_READ",
@@ -22,9 +23,11 @@ __all__ = [
     "NoteCreatedOut",
     "NoteIn",
     "NoteOut",
+    "NoteRowOut",
     "StatusOut",
     "found_or_404",
     "name_matches",
+    "note_out",
     "read_in_chunks",
 ]
 
@@ -63,6 +66,19 @@ class NoteOut(BaseModel):
     id: str
     content: str
     updated_at: float
+
+
+class NoteRowOut(BaseModel):
+    """The fields of a row of a note list; each owner kind adds the field naming its owner."""
+
+    id: str
+    content: str
+    created_at: float
+    updated_at: float
+
+
+def note_out(note: Note) -> NoteOut:
+    return NoteOut(id=note.id, content=note.content, updated_at=note.updated_at)
 
 
 class _Named(Protocol):

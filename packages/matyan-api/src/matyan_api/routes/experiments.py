@@ -16,9 +16,11 @@ from matyan_api.routes.entity_common import (
     NoteCreatedOut,
     NoteIn,
     NoteOut,
+    NoteRowOut,
     StatusOut,
     found_or_404,
     name_matches,
+    note_out,
     read_in_chunks,
 )
 from matyan_models import ControlEventType
@@ -238,13 +240,9 @@ async def experiment_activity(
     )
 
 
-class ExperimentNoteOut(BaseModel):
+class ExperimentNoteOut(NoteRowOut):
     """One note in an experiment's note list."""
 
-    id: str
-    content: str
-    created_at: float
-    updated_at: float
     experiment_id: str | None
 
 
@@ -293,7 +291,7 @@ async def create_experiment_note(exp_id: str, body: NoteIn, engine: EngineDep) -
 async def get_experiment_note(exp_id: str, note_id: str, engine: EngineDep) -> NoteOut:
     """One note of this experiment, or 404."""
     note = await engine.aread(partial(_owned_note, exp_id=exp_id, note_id=note_id))
-    return NoteOut(id=note.id, content=note.content, updated_at=note.updated_at)
+    return note_out(note)
 
 
 @router.put("/{exp_id}/note/{note_id}/")
@@ -306,7 +304,7 @@ async def update_experiment_note(exp_id: str, note_id: str, body: NoteIn, engine
         return update_note(tr, note_id, content=content)[1]
 
     note = await engine.atransact(write)
-    return NoteOut(id=note.id, content=note.content, updated_at=note.updated_at)
+    return note_out(note)
 
 
 @router.delete("/{exp_id}/note/{note_id}/")

@@ -7,11 +7,10 @@ note of a missing run or of a run pending deletion. Listing the notes of such a 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from matyan_api.deps import EngineDep
 from matyan_api.errors import ApiError
-from matyan_api.routes.entity_common import NoteCreatedOut, NoteIn, NoteOut, StatusOut
+from matyan_api.routes.entity_common import NoteCreatedOut, NoteIn, NoteOut, NoteRowOut, StatusOut, note_out
 from matyan_api.routes.runs_common import require_run
 from matyan_store import entities
 from matyan_store.engine import ReadTransaction, Transaction
@@ -23,13 +22,9 @@ __all__ = ["RunNoteOut", "router"]
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-class RunNoteOut(BaseModel):
+class RunNoteOut(NoteRowOut):
     """One note in a run's note list; the reference calls the owning run ``run_hash``."""
 
-    id: str
-    content: str
-    created_at: float
-    updated_at: float
     run_hash: str | None
 
 
@@ -41,10 +36,6 @@ def _listed(note: Note) -> RunNoteOut:
         updated_at=note.updated_at,
         run_hash=note.run_id,
     )
-
-
-def _short(note: Note) -> NoteOut:
-    return NoteOut(id=note.id, content=note.content, updated_at=note.updated_at)
 
 
 def _run_note(tr: ReadTransaction, run_id: str, note_id: str) -> Note:
@@ -82,7 +73,7 @@ async def create_run_note(run_id: str, body: NoteIn, engine: EngineDep) -> NoteC
 @router.get("/{run_id}/note/{note_id}/")
 async def get_run_note(run_id: str, note_id: str, engine: EngineDep) -> NoteOut:
     """``{id, content, updated_at}`` of one of the run's notes."""
-    return _short(await engine.aread(lambda tr: _run_note(tr, run_id, note_id)))
+    return note_out(await engine.aread(lambda tr: _run_note(tr, run_id, note_id)))
 
 
 @router.put("/{run_id}/note/{note_id}/")
@@ -94,7 +85,7 @@ async def update_run_note(run_id: str, note_id: str, body: NoteIn, engine: Engin
         _, new = entities.update_note(tr, note_id, content=body.content.strip())
         return new
 
-    return _short(await engine.atransact(apply))
+    return note_out(await engine.atransact(apply))
 
 
 @router.delete("/{run_id}/note/{note_id}/")
